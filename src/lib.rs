@@ -1,0 +1,15 @@
+//! ladderpost: the hub between the Participatieladder entry application and
+//! the municipalities' client-tracking systems.
+//!
+//! Data flows one way: bytes → hardened XML reading ([`xml`]) → schema
+//! validation against the published XSD ([`schema`]) → domain rules and typed
+//! messages ([`domain`]). [`validate`] is that pipeline's entry point.
+
+pub mod domain;
+pub mod report;
+pub mod schema;
+pub mod validate;
+pub mod xml;
+
+pub use report::{Code, Layer, Melding, Position};
+pub use validate::{validate, validate_schema, Rejection, Valid};

@@ -1,0 +1,39 @@
+//! The validation pipeline: bytes in, a typed valid message or a list of
+//! errors out.
+
+use crate::domain::Document;
+use crate::report::{Layer, Melding};
+use crate::schema::{self, ValidDocument};
+
+/// A message that passed every check, with the warnings it raised.
+#[derive(Debug, Clone)]
+pub struct Valid {
+    pub document: Document,
+    pub warnings: Vec<Melding>,
+}
+
+/// Why a message was not accepted: at least one error, all from one layer.
+#[derive(Debug, Clone)]
+pub struct Rejection {
+    pub errors: Vec<Melding>,
+}
+
+impl Rejection {
+    /// The layer that rejected the message (XML, schema or domain).
+    pub fn layer(&self) -> Layer {
+        self.errors.first().map_or(Layer::Xml, |e| e.code.layer())
+    }
+}
+
+/// Hardened reading and XSD validation only: the verdict is exactly the
+/// schema's.
+pub fn validate_schema(bytes: &[u8]) -> Result<ValidDocument<'_>, Rejection> {
+    schema::validate(bytes).map_err(|errors| Rejection { errors })
+}
+
+/// The whole pipeline: XML, schema, then the domain rules.
+pub fn validate(bytes: &[u8]) -> Result<Valid, Rejection> {
+    let tree = validate_schema(bytes)?;
+    let (document, warnings) = Document::from_valid(&tree).map_err(|errors| Rejection { errors })?;
+    Ok(Valid { document, warnings })
+}
