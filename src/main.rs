@@ -1,1 +1,107 @@
-fn main() {}
+//! The `ladderpost` command: a thin shell around the library.
+//!
+//! Exit codes (stable): 0 all files valid, 1 some file invalid, 2 usage or
+//! I/O error.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use ladderpost::validate::{check_file, FileVerdict};
+
+#[derive(Parser)]
+#[command(name = "ladderpost", version, about = "Participatieladder message hub")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate message files against the published schema and the domain rules.
+    Validate {
+        /// Check the XSD only, skipping the domain rules.
+        #[arg(long)]
+        schema_only: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// The files to validate.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match cli.command {
+        Command::Validate {
+            schema_only,
+            format,
+            files,
+        } => validate(schema_only, format, &files),
+    }
+}
+
+fn validate(schema_only: bool, format: Format, files: &[PathBuf]) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    let mut any_invalid = false;
+    let mut io_error = false;
+    for file in files {
+        let bytes = match std::fs::read(file) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("ladderpost: {}: {e}", file.display());
+                io_error = true;
+                continue;
+            }
+        };
+        let verdict = check_file(&file.display().to_string(), &bytes, schema_only);
+        any_invalid |= !verdict.valid;
+        let written = match format {
+            Format::Json => serde_json::to_writer(&mut out, &verdict)
+                .map_err(std::io::Error::other)
+                .and_then(|()| writeln!(out)),
+            Format::Text => write_text(&mut out, &verdict),
+        };
+        if written.is_err() {
+            return ExitCode::from(2);
+        }
+    }
+    if io_error {
+        ExitCode::from(2)
+    } else if any_invalid {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn write_text(out: &mut impl Write, v: &FileVerdict) -> std::io::Result<()> {
+    let verdict = if v.valid { "valid" } else { "INVALID" };
+    writeln!(out, "{}: {verdict}", v.file)?;
+    for e in &v.errors {
+        writeln!(out, "  error {e}")?;
+    }
+    for w in &v.warnings {
+        writeln!(out, "  warning {w}")?;
+    }
+    Ok(())
+}

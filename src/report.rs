@@ -192,7 +192,10 @@ impl Position {
     pub fn of_offset(source: &[u8], offset: usize) -> Position {
         let offset = offset.min(source.len());
         let before = &source[..offset];
-        let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let line_start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
         let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
         // Count characters: every byte that is not a UTF-8 continuation byte.
         let column = before[line_start..]
@@ -272,7 +275,10 @@ mod tests {
     fn position_counts_characters_not_bytes() {
         let src = "ab\nëé<x".as_bytes();
         let offset = src.iter().position(|&b| b == b'<').unwrap();
-        assert_eq!(Position::of_offset(src, offset), Position { line: 2, column: 3 });
+        assert_eq!(
+            Position::of_offset(src, offset),
+            Position { line: 2, column: 3 }
+        );
         assert_eq!(Position::of_offset(src, 0), Position { line: 1, column: 1 });
     }
 }

@@ -34,6 +34,37 @@ pub fn validate_schema(bytes: &[u8]) -> Result<ValidDocument<'_>, Rejection> {
 /// The whole pipeline: XML, schema, then the domain rules.
 pub fn validate(bytes: &[u8]) -> Result<Valid, Rejection> {
     let tree = validate_schema(bytes)?;
-    let (document, warnings) = Document::from_valid(&tree).map_err(|errors| Rejection { errors })?;
+    let (document, warnings) =
+        Document::from_valid(&tree).map_err(|errors| Rejection { errors })?;
     Ok(Valid { document, warnings })
+}
+
+/// One file's verdict, as `ladderpost validate` prints it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FileVerdict {
+    pub file: String,
+    pub valid: bool,
+    pub errors: Vec<Melding>,
+    pub warnings: Vec<Melding>,
+}
+
+/// Validates one file's bytes; `schema_only` skips the domain rules.
+pub fn check_file(file: &str, bytes: &[u8], schema_only: bool) -> FileVerdict {
+    let (errors, warnings) = if schema_only {
+        match validate_schema(bytes) {
+            Ok(_) => (Vec::new(), Vec::new()),
+            Err(r) => (r.errors, Vec::new()),
+        }
+    } else {
+        match validate(bytes) {
+            Ok(v) => (Vec::new(), v.warnings),
+            Err(r) => (r.errors, Vec::new()),
+        }
+    };
+    FileVerdict {
+        file: file.to_string(),
+        valid: errors.is_empty(),
+        errors,
+        warnings,
+    }
 }

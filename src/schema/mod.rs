@@ -1,11 +1,15 @@
 //! Schema validation against the published XSD.
+//!
+//! `build.rs` compiles `schemas/participatieladder-v1.xsd` into the tables
+//! of [`model`]; [`validate`] runs one streaming pass over the document with
+//! them and returns the validated tree.
+
+mod compiled;
+mod datatypes;
+pub mod model;
 mod tree;
+mod validator;
 
+pub use compiled::SCHEMA;
 pub use tree::{Children, Element, ValidDocument};
-
-use crate::report::{Code, Melding};
-
-/// TEMPORARY while the engine is written.
-pub fn validate(_bytes: &[u8]) -> Result<ValidDocument<'_>, Vec<Melding>> {
-    Err(vec![Melding::new(Code::XmlMalformed, "engine not yet built")])
-}
+pub use validator::{validate, validate_with};

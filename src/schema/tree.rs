@@ -12,8 +12,8 @@ use crate::report::Position;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Node {
-    /// Local name of the element.
-    pub name: Box<str>,
+    /// Local name of the element (from the schema; `*` for foreign ones).
+    pub name: &'static str,
     pub parent: u32,
     pub first_child: u32,
     pub next_sibling: u32,
@@ -38,7 +38,10 @@ pub struct ValidDocument<'a> {
 impl<'a> ValidDocument<'a> {
     /// The root element.
     pub fn root(&self) -> Element<'_> {
-        Element { doc: self, index: 0 }
+        Element {
+            doc: self,
+            index: 0,
+        }
     }
 
     /// The bytes this document was read from.
@@ -67,7 +70,7 @@ impl<'d> Element<'d> {
 
     /// The element's local name.
     pub fn name(&self) -> &'d str {
-        &self.node().name
+        self.node().name
     }
 
     /// The element's value after the whitespace normalisation its type
@@ -126,7 +129,7 @@ impl<'d> Element<'d> {
         let mut i = self.index;
         while i != NONE {
             let n = &self.doc.nodes[i as usize];
-            names.push(&*n.name);
+            names.push(n.name);
             i = n.parent;
         }
         names.iter().rev().fold(String::new(), |mut acc, n| {

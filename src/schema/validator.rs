@@ -1,0 +1,728 @@
+//! The streaming validator: one pass over quick-xml's events, driven by the
+//! compiled schema, that checks well-formedness beyond quick-xml's own,
+//! content models, attributes and simple types, and builds the
+//! [`ValidDocument`] tree as it goes.
+//!
+//! Errors are collected (up to a bound) rather than stopping at the first,
+//! so a sender sees everything wrong at once; a well-formedness error ends
+//! the pass, since nothing after it can be trusted.
+
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::ResolveResult;
+use quick_xml::NsReader;
+
+use super::datatypes;
+use super::model::{ComplexType, Edge, ElementDecl, Matcher, TypeRef};
+use super::tree::{Node, ValidDocument, NONE};
+use super::SCHEMA;
+use crate::report::{Code, Melding, Position};
+use crate::xml::{self, Limits};
+
+const XSI: &[u8] = b"http://www.w3.org/2001/XMLSchema-instance";
+const MAX_ERRORS: usize = 100;
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Complex {
+        ty: &'static ComplexType,
+        state: u16,
+    },
+    Simple {
+        ty: u16,
+    },
+    /// Content not validated: a wildcard's element, or below an error.
+    Skip,
+}
+
+struct Frame {
+    kind: Kind,
+    node: u32,
+    last_child: u32,
+    start: usize,
+    text_reported: bool,
+}
+
+struct Pass<'a> {
+    source: &'a [u8],
+    base: usize,
+    nodes: Vec<Node>,
+    values: String,
+    text: String,
+    stack: Vec<Frame>,
+    errors: Vec<Melding>,
+}
+
+/// Validates `source` against the compiled schema with default limits.
+pub fn validate(source: &[u8]) -> Result<ValidDocument<'_>, Vec<Melding>> {
+    validate_with(source, &Limits::default())
+}
+
+/// Validates `source` against the compiled schema.
+pub fn validate_with<'a>(
+    source: &'a [u8],
+    limits: &Limits,
+) -> Result<ValidDocument<'a>, Vec<Melding>> {
+    let (text, base) = xml::check_document(source, limits).map_err(|e| vec![e])?;
+    let mut pass = Pass {
+        source,
+        base,
+        nodes: Vec::with_capacity(source.len() / 48 + 8),
+        values: String::with_capacity(source.len() / 3),
+        text: String::new(),
+        stack: Vec::with_capacity(16),
+        errors: Vec::new(),
+    };
+    match pass.run(text, limits) {
+        Ok(()) if pass.errors.is_empty() => Ok(ValidDocument {
+            source,
+            nodes: pass.nodes,
+            values: pass.values,
+        }),
+        Ok(()) => Err(pass.errors),
+        Err(fatal) => {
+            pass.errors.push(fatal);
+            Err(pass.errors)
+        }
+    }
+}
+
+impl<'a> Pass<'a> {
+    fn position(&self, offset: usize) -> Position {
+        Position::of_offset(self.source, self.base + offset)
+    }
+
+    fn path(&self) -> String {
+        let mut path = String::new();
+        for f in &self.stack {
+            if f.node != NONE {
+                path.push('/');
+                path.push_str(self.nodes[f.node as usize].name);
+            }
+        }
+        path
+    }
+
+    fn malformed(&self, offset: usize, message: impl Into<String>) -> Melding {
+        Melding::new(Code::XmlMalformed, message).at(self.position(offset))
+    }
+
+    /// Records a validity error; `Err` once there are too many to go on.
+    fn error(&mut self, code: Code, offset: usize, path: String, message: String) {
+        if self.errors.len() < MAX_ERRORS {
+            let m = Melding::new(code, message)
+                .at(self.position(offset))
+                .with_path(path);
+            self.errors.push(m);
+        }
+    }
+
+    fn run(&mut self, text: &'a str, limits: &Limits) -> Result<(), Melding> {
+        let mut reader = NsReader::from_str(text);
+        {
+            let config = reader.config_mut();
+            config.check_end_names = true;
+            config.check_comments = true;
+            config.expand_empty_elements = true;
+            config.trim_text(false);
+        }
+        let mut seen_root = false;
+        let mut elements = 0usize;
+        let mut first_event = true;
+        loop {
+            let offset = reader.buffer_position() as usize;
+            let event = match reader.read_event() {
+                Ok(e) => e,
+                Err(e) => {
+                    let at = (reader.error_position() as usize).min(text.len());
+                    return Err(self.malformed(at, format!("not well-formed XML: {e}")));
+                }
+            };
+            let at_start = std::mem::take(&mut first_event);
+            match event {
+                Event::Decl(decl) => {
+                    if !at_start || offset != 0 {
+                        return Err(self.malformed(
+                            offset,
+                            "an XML declaration may only stand at the very start",
+                        ));
+                    }
+                    check_declaration(&decl)
+                        .map_err(|(code, m)| Melding::new(code, m).at(self.position(offset)))?;
+                }
+                Event::DocType(_) => {
+                    return Err(Melding::new(
+                        Code::XmlDtd,
+                        "document type declarations (DTDs) are not accepted: no entities, no external resources",
+                    )
+                    .at(self.position(offset)));
+                }
+                Event::PI(pi) => {
+                    let target = pi.target();
+                    if target.eq_ignore_ascii_case(b"xml")
+                        || !xml::is_qname(target)
+                        || target.contains(&b':')
+                    {
+                        return Err(self.malformed(offset, "invalid processing instruction target"));
+                    }
+                }
+                Event::Comment(_) => {}
+                Event::Start(e) => {
+                    if self.stack.is_empty() && seen_root {
+                        return Err(self.malformed(
+                            offset,
+                            "a second root element; a document has exactly one",
+                        ));
+                    }
+                    seen_root = true;
+                    elements += 1;
+                    if elements > limits.max_elements {
+                        return Err(Melding::new(
+                            Code::XmlTooManyElements,
+                            format!("more than {} elements", limits.max_elements),
+                        )
+                        .at(self.position(offset)));
+                    }
+                    if self.stack.len() >= limits.max_depth {
+                        return Err(Melding::new(
+                            Code::XmlTooDeep,
+                            format!("elements nested more than {} deep", limits.max_depth),
+                        )
+                        .at(self.position(offset)));
+                    }
+                    self.start(&reader, &e, offset)?;
+                }
+                Event::End(_) => {
+                    let end = reader.buffer_position() as usize;
+                    self.end(offset, end);
+                }
+                Event::Text(t) => {
+                    let raw = std::str::from_utf8(t.as_ref()).unwrap_or("");
+                    if raw.contains("]]>") {
+                        return Err(
+                            self.malformed(offset, "']]>' is not allowed in character data")
+                        );
+                    }
+                    self.characters(raw, offset, false)?;
+                }
+                Event::CData(t) => {
+                    let raw = std::str::from_utf8(t.as_ref()).unwrap_or("");
+                    if self.stack.is_empty() {
+                        return Err(
+                            self.malformed(offset, "character data outside the root element")
+                        );
+                    }
+                    self.characters(raw, offset, true)?;
+                }
+                Event::GeneralRef(r) => {
+                    let body = std::str::from_utf8(r.as_ref()).unwrap_or("");
+                    let c = xml::resolve_reference(body).map_err(|m| self.malformed(offset, m))?;
+                    if self.stack.is_empty() {
+                        return Err(
+                            self.malformed(offset, "character data outside the root element")
+                        );
+                    }
+                    let mut buf = [0u8; 4];
+                    self.characters(c.encode_utf8(&mut buf), offset, true)?;
+                }
+                Event::Empty(_) => unreachable_empty(),
+                Event::Eof => {
+                    if !seen_root {
+                        return Err(self.malformed(offset, "the document has no root element"));
+                    }
+                    if !self.stack.is_empty() {
+                        return Err(self.malformed(offset, "the document ends inside an element"));
+                    }
+                    return Ok(());
+                }
+            }
+            if self.errors.len() >= MAX_ERRORS {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Character data: text, CDATA or a resolved reference.
+    fn characters(&mut self, raw: &str, offset: usize, literal: bool) -> Result<(), Melding> {
+        let Some(frame) = self.stack.last() else {
+            if raw.bytes().all(xml::is_xml_space) {
+                return Ok(());
+            }
+            return Err(self.malformed(offset, "text outside the root element"));
+        };
+        let reported = frame.text_reported;
+        match frame.kind {
+            Kind::Simple { .. } => {
+                if literal {
+                    self.text.push_str(raw);
+                } else {
+                    xml::push_text(&mut self.text, raw);
+                }
+            }
+            Kind::Complex { ty, .. } => {
+                if !raw.bytes().all(xml::is_xml_space) && !reported {
+                    if let Some(f) = self.stack.last_mut() {
+                        f.text_reported = true;
+                    }
+                    let path = self.path();
+                    self.error(
+                        Code::XsdTextNotAllowed,
+                        offset,
+                        path,
+                        format!(
+                            "text is not allowed here: {} contains only elements",
+                            ty.name
+                        ),
+                    );
+                }
+            }
+            Kind::Skip => {}
+        }
+        Ok(())
+    }
+
+    fn start(
+        &mut self,
+        reader: &NsReader<&'a [u8]>,
+        e: &BytesStart<'_>,
+        offset: usize,
+    ) -> Result<(), Melding> {
+        let qname = e.name();
+        if !xml::is_qname(qname.as_ref()) {
+            return Err(self.malformed(offset, "invalid element name"));
+        }
+        let (ns, local) = reader.resolve_element(qname);
+        let ns: Option<&[u8]> = match ns {
+            ResolveResult::Bound(n) => Some(n.into_inner()),
+            ResolveResult::Unbound => None,
+            ResolveResult::Unknown(p) => {
+                return Err(self.malformed(
+                    offset,
+                    format!(
+                        "undeclared namespace prefix '{}'",
+                        String::from_utf8_lossy(&p)
+                    ),
+                ))
+            }
+        };
+        let local = local.into_inner();
+        let name = String::from_utf8_lossy(local);
+
+        // Decide what this element is before looking at its attributes.
+        enum Found {
+            Decl(&'static ElementDecl),
+            Foreign,
+            Skip,
+        }
+        let found = match self.stack.last() {
+            None => match SCHEMA.roots.iter().find(|d| matches(d, ns, local)) {
+                Some(d) => Found::Decl(d),
+                None => {
+                    let expected: Vec<&str> = SCHEMA.roots.iter().map(|d| d.name).collect();
+                    self.error(
+                        Code::XsdRoot,
+                        offset,
+                        format!("/{name}"),
+                        format!(
+                            "root element {} is not a message of this schema; expected one of {} in namespace {}",
+                            describe(ns, &name),
+                            expected.join(", "),
+                            SCHEMA.target_namespace
+                        ),
+                    );
+                    Found::Skip
+                }
+            },
+            Some(frame) => {
+                match frame.kind {
+                    Kind::Skip => Found::Skip,
+                    Kind::Simple { ty } => {
+                        let ty = &SCHEMA.simple_types[ty as usize];
+                        let path = self.path();
+                        self.error(
+                        Code::XsdElementInSimple,
+                        offset,
+                        path,
+                        format!("element {name} is not allowed here: the value must be plain text ({})", ty.name),
+                    );
+                        Found::Skip
+                    }
+                    Kind::Complex { ty, state } => {
+                        let hit =
+                            find_edge(ty, state, ns, local)
+                                .map(|e| (e, false))
+                                .or_else(|| {
+                                    // Recover from missing elements: is this element
+                                    // allowed a few required elements further on?
+                                    reachable(ty, state)
+                                        .find_map(|s| find_edge(ty, s, ns, local))
+                                        .map(|e| (e, true))
+                                });
+                        if let Some((_, true)) = hit {
+                            let expected = expected_names(ty, state);
+                            let path = self.path();
+                            self.error(
+                                Code::XsdMissingElement,
+                                offset,
+                                path,
+                                format!("expected {expected} before element {name}"),
+                            );
+                        }
+                        match hit.map(|(e, _)| e) {
+                            Some(edge) => {
+                                if let Some(Frame {
+                                    kind: Kind::Complex { state, .. },
+                                    ..
+                                }) = self.stack.last_mut()
+                                {
+                                    *state = edge.target;
+                                }
+                                match &edge.matcher {
+                                    Matcher::Element(d) => Found::Decl(d),
+                                    Matcher::Wildcard(_) => Found::Foreign,
+                                }
+                            }
+                            None => {
+                                let expected = expected_names(ty, state);
+                                let path = self.path();
+                                self.error(
+                                    Code::XsdUnexpectedElement,
+                                    offset,
+                                    format!("{path}/{name}"),
+                                    format!(
+                                        "element {} is not allowed here; expected {}",
+                                        describe(ns, &name),
+                                        expected
+                                    ),
+                                );
+                                Found::Skip
+                            }
+                        }
+                    }
+                }
+            }
+        };
+
+        let parent = self.stack.last().map_or(NONE, |f| f.node);
+        let (kind, node) = match found {
+            Found::Decl(d) => {
+                let node = self.push_node(d.name, parent, offset, false);
+                let kind = match d.ty {
+                    TypeRef::Complex(i) => Kind::Complex {
+                        ty: &SCHEMA.complex_types[i as usize],
+                        state: 0,
+                    },
+                    TypeRef::Simple(i) => {
+                        self.text.clear();
+                        Kind::Simple { ty: i }
+                    }
+                };
+                (kind, node)
+            }
+            Found::Foreign => (Kind::Skip, self.push_node("*", parent, offset, true)),
+            Found::Skip => (Kind::Skip, NONE),
+        };
+        self.stack.push(Frame {
+            kind,
+            node,
+            last_child: NONE,
+            start: offset,
+            text_reported: false,
+        });
+        self.attributes(reader, e, offset)
+    }
+
+    fn push_node(&mut self, name: &'static str, parent: u32, offset: usize, foreign: bool) -> u32 {
+        let index = self.nodes.len() as u32;
+        self.nodes.push(Node {
+            name,
+            parent,
+            first_child: NONE,
+            next_sibling: NONE,
+            value: 0..0,
+            span: (self.base + offset) as u32..(self.base + offset) as u32,
+            foreign,
+        });
+        if let Some(frame) = self.stack.last_mut() {
+            if frame.last_child == NONE {
+                self.nodes[parent as usize].first_child = index;
+            } else {
+                self.nodes[frame.last_child as usize].next_sibling = index;
+            }
+            frame.last_child = index;
+        }
+        index
+    }
+
+    /// Well-formedness of every attribute, and validity against the type
+    /// of the element just pushed.
+    fn attributes(
+        &mut self,
+        reader: &NsReader<&'a [u8]>,
+        e: &BytesStart<'_>,
+        offset: usize,
+    ) -> Result<(), Melding> {
+        let (complex, validate) = match self.stack.last().map(|f| &f.kind) {
+            Some(Kind::Complex { ty, .. }) => (Some(*ty), true),
+            Some(Kind::Simple { .. }) => (None, true),
+            _ => (None, false),
+        };
+        let mut seen: u64 = 0;
+        let mut resolved: Vec<(Option<Vec<u8>>, Vec<u8>)> = Vec::new();
+        for attr in e.attributes().with_checks(true) {
+            let attr = attr.map_err(|err| {
+                self.malformed(offset, format!("not well-formed attribute: {err}"))
+            })?;
+            let key = attr.key;
+            if !xml::is_qname(key.as_ref()) {
+                return Err(self.malformed(offset, "invalid attribute name"));
+            }
+            let raw = std::str::from_utf8(&attr.value).unwrap_or("");
+            let value = xml::attribute_value(raw).map_err(|m| self.malformed(offset, m))?;
+            if key.as_namespace_binding().is_some() {
+                continue;
+            }
+            let (ns, local) = reader.resolve_attribute(key);
+            let ns: Option<&[u8]> = match ns {
+                ResolveResult::Bound(n) => Some(n.into_inner()),
+                ResolveResult::Unbound => None,
+                ResolveResult::Unknown(p) => {
+                    return Err(self.malformed(
+                        offset,
+                        format!(
+                            "undeclared namespace prefix '{}'",
+                            String::from_utf8_lossy(&p)
+                        ),
+                    ))
+                }
+            };
+            let local = local.into_inner();
+            // Namespaces in XML: no two attributes with the same expanded name.
+            if ns.is_some() {
+                if resolved
+                    .iter()
+                    .any(|(n, l)| n.as_deref() == ns && l == local)
+                {
+                    return Err(
+                        self.malformed(offset, "two attributes with the same namespace and name")
+                    );
+                }
+                resolved.push((ns.map(<[u8]>::to_vec), local.to_vec()));
+            }
+            if !validate {
+                continue;
+            }
+            let name = String::from_utf8_lossy(key.as_ref()).into_owned();
+            if ns == Some(XSI) {
+                match local {
+                    b"schemaLocation" | b"noNamespaceSchemaLocation" => continue,
+                    b"nil" => {
+                        let path = self.path();
+                        self.error(
+                            Code::XsdXsi,
+                            offset,
+                            path,
+                            "xsi:nil is not allowed: no element of this schema is nillable".into(),
+                        );
+                        continue;
+                    }
+                    b"type" => {
+                        let path = self.path();
+                        self.error(Code::XsdXsi, offset, path, "xsi:type is not supported: every element has exactly the type the schema declares".into());
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
+            let decl = complex.and_then(|ty| {
+                ty.attributes.iter().enumerate().find(|(_, a)| {
+                    ns.is_none() && a.namespace.is_none() && a.name.as_bytes() == local
+                })
+            });
+            let Some((i, decl)) = decl else {
+                let path = self.path();
+                self.error(
+                    Code::XsdAttributeNotAllowed,
+                    offset,
+                    path,
+                    format!("attribute {name} is not allowed here"),
+                );
+                continue;
+            };
+            seen |= 1 << i;
+            let ty = &SCHEMA.simple_types[decl.ty as usize];
+            let normalized = datatypes::normalize(&value, ty.whitespace);
+            if let Err((code, message)) = datatypes::check(&normalized, ty, decl.ty as usize) {
+                let path = self.path();
+                self.error(code, offset, format!("{path}/@{name}"), message);
+            } else if let Some(fixed) = decl.fixed {
+                if normalized != fixed {
+                    let path = self.path();
+                    self.error(
+                        Code::XsdAttributeFixed,
+                        offset,
+                        format!("{path}/@{name}"),
+                        format!("attribute {name} must be {fixed:?}, not {normalized:?}"),
+                    );
+                }
+            }
+        }
+        if let Some(ty) = complex {
+            for (i, a) in ty.attributes.iter().enumerate() {
+                if a.required && seen & (1 << i) == 0 {
+                    let path = self.path();
+                    self.error(
+                        Code::XsdAttributeMissing,
+                        offset,
+                        path,
+                        format!("required attribute {} is missing", a.name),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn end(&mut self, offset: usize, end: usize) {
+        let Some(frame) = self.stack.last() else {
+            return;
+        };
+        match frame.kind {
+            Kind::Complex { ty, state } => {
+                if !ty.states[state as usize].accepting {
+                    let expected = expected_names(ty, state);
+                    let path = self.path();
+                    self.error(
+                        Code::XsdMissingElement,
+                        offset,
+                        path,
+                        format!("element is incomplete: expected {expected} before this end tag"),
+                    );
+                }
+            }
+            Kind::Simple { ty } => {
+                let t = &SCHEMA.simple_types[ty as usize];
+                let text = std::mem::take(&mut self.text);
+                let normalized = datatypes::normalize(&text, t.whitespace);
+                match datatypes::check(&normalized, t, ty as usize) {
+                    Ok(()) => {
+                        let start = self.values.len() as u32;
+                        self.values.push_str(&normalized);
+                        let node = &mut self.nodes[frame.node as usize];
+                        node.value = start..self.values.len() as u32;
+                    }
+                    Err((code, message)) => {
+                        let path = self.path();
+                        let at = frame.start;
+                        self.error(code, at, path, message);
+                    }
+                }
+                self.text = text;
+                self.text.clear();
+            }
+            Kind::Skip => {}
+        }
+        if let Some(frame) = self.stack.pop() {
+            if frame.node != NONE {
+                self.nodes[frame.node as usize].span.end = (self.base + end) as u32;
+            }
+        }
+    }
+}
+
+fn find_edge(
+    ty: &'static ComplexType,
+    state: u16,
+    ns: Option<&[u8]>,
+    local: &[u8],
+) -> Option<&'static Edge> {
+    ty.states[state as usize]
+        .edges
+        .iter()
+        .find(|edge| match &edge.matcher {
+            Matcher::Element(d) => matches(d, ns, local),
+            Matcher::Wildcard(w) => w.namespaces.allows(
+                SCHEMA.target_namespace,
+                ns.and_then(|n| std::str::from_utf8(n).ok()),
+            ),
+        })
+}
+
+/// The states reachable from `state` by one or more elements, nearest first.
+fn reachable(ty: &'static ComplexType, state: u16) -> impl Iterator<Item = u16> {
+    let mut seen = vec![false; ty.states.len()];
+    let mut order = Vec::new();
+    let mut queue = std::collections::VecDeque::from([state]);
+    seen[state as usize] = true;
+    while let Some(s) = queue.pop_front() {
+        for e in ty.states[s as usize].edges {
+            if !seen[e.target as usize] {
+                seen[e.target as usize] = true;
+                order.push(e.target);
+                queue.push_back(e.target);
+            }
+        }
+    }
+    order.into_iter()
+}
+
+fn matches(d: &ElementDecl, ns: Option<&[u8]>, local: &[u8]) -> bool {
+    d.name.as_bytes() == local && d.namespace.map(str::as_bytes) == ns
+}
+
+fn describe(ns: Option<&[u8]>, name: &str) -> String {
+    match ns {
+        Some(ns) if ns == SCHEMA.target_namespace.as_bytes() => name.to_string(),
+        Some(ns) => format!("{name} (namespace {})", String::from_utf8_lossy(ns)),
+        None => format!("{name} (no namespace)"),
+    }
+}
+
+/// What the content model accepts next, for error messages.
+fn expected_names(ty: &ComplexType, state: u16) -> String {
+    let st = &ty.states[state as usize];
+    let mut names: Vec<String> = st
+        .edges
+        .iter()
+        .map(|e| match &e.matcher {
+            Matcher::Element(d) => d.name.to_string(),
+            Matcher::Wildcard(_) => "an element in another namespace".to_string(),
+        })
+        .collect();
+    if st.accepting {
+        names.push("the end of the element".to_string());
+    }
+    match names.len() {
+        0 => "no content".to_string(),
+        1 => names.remove(0),
+        _ => format!("one of {}", names.join(", ")),
+    }
+}
+
+/// Checks `<?xml version="1.0" encoding="UTF-8"?>`.
+fn check_declaration(decl: &quick_xml::events::BytesDecl<'_>) -> Result<(), (Code, String)> {
+    let version = decl
+        .version()
+        .map_err(|e| (Code::XmlMalformed, format!("bad XML declaration: {e}")))?;
+    if version.as_ref() != b"1.0" {
+        return Err((
+            Code::XmlMalformed,
+            "only XML version 1.0 is accepted".into(),
+        ));
+    }
+    if let Some(enc) = decl.encoding() {
+        let enc = enc.map_err(|e| (Code::XmlMalformed, format!("bad XML declaration: {e}")))?;
+        if !enc.eq_ignore_ascii_case(b"UTF-8") && !enc.eq_ignore_ascii_case(b"UTF8") {
+            return Err((
+                Code::XmlEncoding,
+                format!(
+                    "encoding {} is not accepted; send UTF-8",
+                    String::from_utf8_lossy(&enc)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `expand_empty_elements` turns `<a/>` into Start + End.
+fn unreachable_empty() {}
