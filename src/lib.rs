@@ -5,6 +5,7 @@
 //! validation against the published XSD ([`schema`]) → domain rules and typed
 //! messages ([`domain`]). [`validate`] is that pipeline's entry point.
 
+pub mod bench;
 pub mod domain;
 pub mod report;
 pub mod schema;

@@ -31,6 +31,21 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Measure performance (build with --release).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Validated messages per second, beside libxml2's XSD validation.
+    Validate {
+        /// Seconds to measure each variant.
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+        /// Documents to validate (default: fixtures/valid/*.xml).
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -57,6 +72,55 @@ fn main() -> ExitCode {
             format,
             files,
         } => validate(schema_only, format, &files),
+        Command::Bench(BenchCommand::Validate { seconds, files }) => bench_validate(seconds, files),
+    }
+}
+
+fn bench_validate(seconds: f64, mut files: Vec<PathBuf>) -> ExitCode {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    if files.is_empty() {
+        let dir = root.join("fixtures/valid");
+        files = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "xml"))
+                .collect(),
+            Err(e) => {
+                eprintln!("ladderpost: {}: {e}", dir.display());
+                return ExitCode::from(2);
+            }
+        };
+        files.sort();
+    }
+    let bytes: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    println!(
+        "corpus: {} documents, {} bytes on average; {seconds} s per variant, one core",
+        files.len(),
+        bytes / files.len().max(1) as u64
+    );
+    let schema = root.join("schemas/participatieladder-v1.xsd");
+    let duration = std::time::Duration::from_secs_f64(seconds);
+    match ladderpost::bench::validate_corpus(&schema, &files, duration) {
+        Ok(figures) => {
+            let baseline = figures.last().map_or(1.0, |f| f.per_second());
+            for f in &figures {
+                println!(
+                    "{:>12.0} msgs/s  {:>5.2}x libxml2  {}",
+                    f.per_second(),
+                    f.per_second() / baseline,
+                    f.name
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("ladderpost: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 

@@ -195,8 +195,11 @@ impl<'a> Pass<'a> {
                     let end = reader.buffer_position() as usize;
                     self.end(offset, end);
                 }
-                Event::Text(t) => {
-                    let raw = std::str::from_utf8(t.as_ref()).unwrap_or("");
+                Event::Text(_) => {
+                    // The event is this slice of the (already checked) text.
+                    let raw = text
+                        .get(offset..reader.buffer_position() as usize)
+                        .unwrap_or("");
                     if raw.contains("]]>") {
                         return Err(
                             self.malformed(offset, "']]>' is not allowed in character data")
@@ -305,7 +308,7 @@ impl<'a> Pass<'a> {
             }
         };
         let local = local.into_inner();
-        let name = String::from_utf8_lossy(local);
+        let name = || String::from_utf8_lossy(local);
 
         // Decide what this element is before looking at its attributes.
         enum Found {
@@ -321,10 +324,10 @@ impl<'a> Pass<'a> {
                     self.error(
                         Code::XsdRoot,
                         offset,
-                        format!("/{name}"),
+                        format!("/{}", name()),
                         format!(
                             "root element {} is not a message of this schema; expected one of {} in namespace {}",
-                            describe(ns, &name),
+                            describe(ns, &name()),
                             expected.join(", "),
                             SCHEMA.target_namespace
                         ),
@@ -339,11 +342,15 @@ impl<'a> Pass<'a> {
                         let ty = &SCHEMA.simple_types[ty as usize];
                         let path = self.path();
                         self.error(
-                        Code::XsdElementInSimple,
-                        offset,
-                        path,
-                        format!("element {name} is not allowed here: the value must be plain text ({})", ty.name),
-                    );
+                            Code::XsdElementInSimple,
+                            offset,
+                            path,
+                            format!(
+                                "element {} is not allowed here: the value must be plain text ({})",
+                                name(),
+                                ty.name
+                            ),
+                        );
                         Found::Skip
                     }
                     Kind::Complex { ty, state } => {
@@ -364,7 +371,7 @@ impl<'a> Pass<'a> {
                                 Code::XsdMissingElement,
                                 offset,
                                 path,
-                                format!("expected {expected} before element {name}"),
+                                format!("expected {expected} before element {}", name()),
                             );
                         }
                         match hit.map(|(e, _)| e) {
@@ -387,10 +394,10 @@ impl<'a> Pass<'a> {
                                 self.error(
                                     Code::XsdUnexpectedElement,
                                     offset,
-                                    format!("{path}/{name}"),
+                                    format!("{path}/{}", name()),
                                     format!(
                                         "element {} is not allowed here; expected {}",
-                                        describe(ns, &name),
+                                        describe(ns, &name()),
                                         expected
                                     ),
                                 );

@@ -79,17 +79,23 @@ pub fn check_document<'a>(source: &'a [u8], limits: &Limits) -> Result<(&'a str,
 /// Surrogates cannot occur in valid UTF-8, so what remains to find is C0
 /// controls other than tab, newline and carriage return, and U+FFFE/U+FFFF.
 fn first_illegal_char(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().enumerate().find_map(|(i, &b)| {
-        let illegal = match b {
+    let mut from = 0;
+    // Most documents have neither; a cheap scan for the two lead bytes first.
+    while let Some(i) = bytes[from..].iter().position(|&b| b < 0x20 || b == 0xEF) {
+        let i = from + i;
+        let illegal = match bytes[i] {
             b'\t' | b'\n' | b'\r' => false,
-            0x00..=0x1F => true,
             0xEF => {
                 bytes.get(i + 1) == Some(&0xBF) && matches!(bytes.get(i + 2), Some(0xBE | 0xBF))
             }
-            _ => false,
+            _ => true,
         };
-        illegal.then_some(i)
-    })
+        if illegal {
+            return Some(i);
+        }
+        from = i + 1;
+    }
+    None
 }
 
 /// Whether `c` may appear in an XML document (XML 1.0 `Char`).
@@ -114,18 +120,27 @@ fn is_name_char(c: char) -> bool {
 /// Whether `name` is a namespace-well-formed qualified name: an XML `Name`
 /// with at most one colon, not at either end.
 pub fn is_qname(name: &[u8]) -> bool {
+    let colons = name.iter().filter(|&&b| b == b':').count();
+    if colons > 1 || name.first() == Some(&b':') || name.last() == Some(&b':') {
+        return false;
+    }
+    if name.is_ascii() {
+        // The common case, without decoding.
+        return match name.split_first() {
+            Some((first, rest)) => {
+                (first.is_ascii_alphabetic() || matches!(first, b'_' | b':'))
+                    && rest.iter().all(|b| {
+                        b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'-' | b'.')
+                    })
+            }
+            None => false,
+        };
+    }
     let Ok(name) = std::str::from_utf8(name) else {
         return false;
     };
     let mut chars = name.chars();
-    let Some(first) = chars.next() else {
-        return false;
-    };
-    if !is_name_start(first) || !chars.all(is_name_char) {
-        return false;
-    }
-    let colons = name.bytes().filter(|&b| b == b':').count();
-    colons == 0 || (colons == 1 && !name.starts_with(':') && !name.ends_with(':'))
+    chars.next().is_some_and(is_name_start) && chars.all(is_name_char)
 }
 
 /// Resolves the body of a reference `&...;`: one of the five predefined

@@ -1,0 +1,29 @@
+//! Shared test set-up: paths to the corpus and the built binary.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The `*.xml` files of a fixture directory, sorted.
+pub fn fixtures(dir: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("fixtures").join(dir))
+        .expect("fixture directory")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "xml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Rows of a tab-separated manifest, without its header line.
+pub fn manifest(path: &str) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(root().join(path)).expect("manifest");
+    text.lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
+}
