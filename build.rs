@@ -162,12 +162,14 @@ struct Attr {
     fixed: Option<String>,
 }
 
+/// An automaton state: whether it accepts, and its edges (leaf, target).
+type StateOut = (bool, Vec<(Leaf, usize)>);
+
 #[derive(Clone, Debug, Default)]
 struct Complex {
     name: String,
     attributes: Vec<Attr>,
-    /// (accepting, edges (leaf, target state))
-    states: Vec<(bool, Vec<(Leaf, usize)>)>,
+    states: Vec<StateOut>,
 }
 
 /// A content-model particle before expansion.
@@ -461,7 +463,7 @@ impl Compiler {
                     items.push(Particle::Leaf(
                         Leaf::Element(decl),
                         e.min_occurs,
-                        e.max_occurs.clone(),
+                        e.max_occurs,
                     ));
                 }
                 GroupTypeContent::Sequence(s) => items.push(self.group(s, true)?),
@@ -493,13 +495,13 @@ impl Compiler {
                     items.push(Particle::Leaf(
                         Leaf::Wildcard(wild),
                         any.min_occurs,
-                        any.max_occurs.clone(),
+                        any.max_occurs,
                     ));
                 }
                 GroupTypeContent::All(_) => return Err("xs:all".into()),
             }
         }
-        let (min, max) = (g.min_occurs, g.max_occurs.clone());
+        let (min, max) = (g.min_occurs, g.max_occurs);
         Ok(if sequence {
             Particle::Seq(items, min, max)
         } else {
@@ -526,7 +528,7 @@ impl Compiler {
             .ok_or_else(|| format!("group {local} needs a sequence or choice"))?;
         let p = self.group(inner.0, inner.1)?;
         // The reference's occurrence wraps the group's own particle.
-        Ok(Particle::Seq(vec![p], r.min_occurs, r.max_occurs.clone()))
+        Ok(Particle::Seq(vec![p], r.min_occurs, r.max_occurs))
     }
 
     fn element_decl(&mut self, e: &ElementType, global: bool) -> Result<Decl> {
@@ -592,7 +594,7 @@ impl Compiler {
     /// Glushkov automaton of a particle. Occurrence ranges are unrolled as
     /// p{2,4} = p p (p (p)?)?, which keeps a UPA-conforming model
     /// deterministic.
-    fn automaton(&self, p: &Particle, owner: &str) -> Result<Vec<(bool, Vec<(Leaf, usize)>)>> {
+    fn automaton(&self, p: &Particle, owner: &str) -> Result<Vec<StateOut>> {
         let mut leaves = Vec::new();
         let re = expand(p, &mut leaves);
         let n = leaves.len();
@@ -606,8 +608,7 @@ impl Compiler {
         for (p, f) in follow.iter().enumerate() {
             states.push((last.contains(&p), edges_of(f)));
         }
-        for (accepting, edges) in &states {
-            let _ = accepting;
+        for (_, edges) in &states {
             for (i, (a, _)) in edges.iter().enumerate() {
                 for (b, _) in &edges[i + 1..] {
                     if overlap(a, b, &self.target_ns) {
@@ -724,7 +725,7 @@ fn expand(p: &Particle, leaves: &mut Vec<Leaf>) -> Re {
     let (min, max) = match p {
         Particle::Leaf(_, min, max)
         | Particle::Seq(_, min, max)
-        | Particle::Choice(_, min, max) => (*min, max.clone()),
+        | Particle::Choice(_, min, max) => (*min, *max),
     };
     let once = |leaves: &mut Vec<Leaf>| -> Re {
         match p {

@@ -140,6 +140,9 @@ fn regexes() -> &'static [Vec<Regex>] {
 fn lexical(value: &str, builtin: Builtin) -> Result<Option<i128>, &'static str> {
     match builtin {
         Builtin::String | Builtin::NormalizedString | Builtin::Token => Ok(None),
+        // Every other lexical form is ASCII; this also keeps the byte
+        // slicing below on character boundaries.
+        _ if !value.is_ascii() => Err("contains characters outside its lexical form"),
         Builtin::Boolean => match value {
             "true" | "false" | "1" | "0" => Ok(None),
             _ => Err("expected true, false, 1 or 0"),
@@ -347,6 +350,12 @@ mod tests {
         ] {
             assert!(date_time(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn non_ascii_in_a_date_is_an_error_not_a_panic() {
+        assert!(lexical("2024-01-0é", Builtin::Date).is_err());
+        assert!(lexical("2024-03-01T16:40:0é€0+01:00", Builtin::DateTime).is_err());
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub(crate) struct Node {
     pub span: Range<u32>,
     /// Matched by a wildcard: foreign content, kept raw.
     pub foreign: bool,
+    /// For a foreign element: its namespace URI, in `ValidDocument::values`.
+    pub namespace: Range<u32>,
 }
 
 pub(crate) const NONE: u32 = u32::MAX;
@@ -83,6 +85,14 @@ impl<'d> Element<'d> {
     /// Whether a wildcard (`xs:any`) matched this element.
     pub fn is_foreign(&self) -> bool {
         self.node().foreign
+    }
+
+    /// The namespace URI of a foreign element (empty for the schema's own,
+    /// which are all in the target namespace). `raw()` does not repeat
+    /// declarations inherited from ancestors; this is the one that matters.
+    pub fn namespace(&self) -> &'d str {
+        let r = &self.node().namespace;
+        &self.doc.values[r.start as usize..r.end as usize]
     }
 
     /// The element exactly as it stands in the source, tags included.

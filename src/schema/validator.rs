@@ -425,7 +425,14 @@ impl<'a> Pass<'a> {
                 };
                 (kind, node)
             }
-            Found::Foreign => (Kind::Skip, self.push_node("*", parent, offset, true)),
+            Found::Foreign => {
+                let node = self.push_node("*", parent, offset, true);
+                let start = self.values.len() as u32;
+                self.values
+                    .push_str(ns.and_then(|n| std::str::from_utf8(n).ok()).unwrap_or(""));
+                self.nodes[node as usize].namespace = start..self.values.len() as u32;
+                (Kind::Skip, node)
+            }
             Found::Skip => (Kind::Skip, NONE),
         };
         self.stack.push(Frame {
@@ -448,6 +455,7 @@ impl<'a> Pass<'a> {
             value: 0..0,
             span: (self.base + offset) as u32..(self.base + offset) as u32,
             foreign,
+            namespace: 0..0,
         });
         if let Some(frame) = self.stack.last_mut() {
             if frame.last_child == NONE {
