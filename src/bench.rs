@@ -50,6 +50,28 @@ fn measure(
     }
 }
 
+/// Reads a schema-valid document into xsd-parser's generated model.
+fn deserialize_typed(root: &str, bytes: &[u8]) -> bool {
+    use crate::schema::typed;
+    use xsd_parser_types::quick_xml::{DeserializeSync, SliceReader, XmlReader};
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return false;
+    };
+    macro_rules! read {
+        ($ty:ty) => {
+            <$ty>::deserialize(&mut SliceReader::new(text).with_error_info()).is_ok()
+        };
+    }
+    match root {
+        "Meting" => read!(typed::Meting),
+        "Correctie" => read!(typed::Correctie),
+        "Intrekking" => read!(typed::Intrekking),
+        "Ontvangstbevestiging" => read!(typed::Ontvangstbevestiging),
+        "Foutbericht" => read!(typed::Foutbericht),
+        _ => false,
+    }
+}
+
 #[derive(Deserialize)]
 struct PythonFigure {
     messages: u64,
@@ -80,6 +102,14 @@ pub fn validate_corpus(
         measure("ladderpost: schema only", &docs, duration, |d| {
             crate::validate_schema(d).is_ok()
         }),
+        measure(
+            "ladderpost schema + xsd-parser's generated deserializer (rejected design)",
+            &docs,
+            duration,
+            |d| {
+                crate::validate_schema(d).is_ok_and(|tree| deserialize_typed(tree.root().name(), d))
+            },
+        ),
     ];
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/libxml2_validate.py");
     let out = Command::new("python3")

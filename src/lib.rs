@@ -9,6 +9,7 @@ pub mod bench;
 pub mod domain;
 pub mod report;
 pub mod schema;
+pub mod time;
 pub mod validate;
 pub mod xml;
 

@@ -170,7 +170,8 @@ impl fmt::Display for Code {
 }
 
 /// Where a code comes from; decides e.g. the HTTP status of a rejection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Ordered as the pipeline runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Layer {
     Xml,
     Schema,

@@ -12,16 +12,24 @@ pub struct Valid {
     pub warnings: Vec<Melding>,
 }
 
-/// Why a message was not accepted: at least one error, all from one layer.
+/// Why a message was not accepted: at least one error. Domain-rule errors
+/// never mix with XML or schema errors (the rules only run on a
+/// schema-valid document); a fatal XML error may follow schema errors found
+/// before it.
 #[derive(Debug, Clone)]
 pub struct Rejection {
     pub errors: Vec<Melding>,
 }
 
 impl Rejection {
-    /// The layer that rejected the message (XML, schema or domain).
+    /// The layer that rejected the message: the earliest layer among the
+    /// errors (XML before schema before domain).
     pub fn layer(&self) -> Layer {
-        self.errors.first().map_or(Layer::Xml, |e| e.code.layer())
+        self.errors
+            .iter()
+            .map(|e| e.code.layer())
+            .min()
+            .unwrap_or(Layer::Xml)
     }
 }
 

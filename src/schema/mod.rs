@@ -8,6 +8,7 @@ mod compiled;
 mod datatypes;
 pub mod model;
 mod tree;
+pub mod typed;
 mod validator;
 
 pub use compiled::SCHEMA;

@@ -214,7 +214,8 @@ impl<'a> Pass<'a> {
                             self.malformed(offset, "character data outside the root element")
                         );
                     }
-                    self.characters(raw, offset, true)?;
+                    // Line ends inside CDATA are normalised like any other.
+                    self.characters(raw, offset, false)?;
                 }
                 Event::GeneralRef(r) => {
                     let body = std::str::from_utf8(r.as_ref()).unwrap_or("");
