@@ -5,10 +5,15 @@
 //! validation against the published XSD ([`schema`]) → domain rules and typed
 //! messages ([`domain`]). [`validate`] is that pipeline's entry point.
 
+pub mod api;
 pub mod bench;
 pub mod domain;
+pub mod history;
 pub mod report;
 pub mod schema;
+pub mod server;
+pub mod store;
+pub mod telemetry;
 pub mod time;
 pub mod validate;
 pub mod xml;

@@ -19,6 +19,18 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the service: receive, validate and store messages over HTTP.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "LADDERPOST_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Data directory (created if missing).
+        #[arg(long, env = "LADDERPOST_DATA", default_value = "./data")]
+        data: PathBuf,
+        /// Largest message accepted, in bytes.
+        #[arg(long, env = "LADDERPOST_MAX_BODY", default_value_t = 1024 * 1024)]
+        max_body: usize,
+    },
     /// Validate message files against the published schema and the domain rules.
     Validate {
         /// Check the XSD only, skipping the domain rules.
@@ -67,6 +79,15 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
+        Command::Serve {
+            listen,
+            data,
+            max_body,
+        } => serve(ladderpost::server::Settings {
+            listen,
+            data,
+            max_body,
+        }),
         Command::Validate {
             schema_only,
             format,
@@ -117,6 +138,27 @@ fn bench_validate(seconds: f64, mut files: Vec<PathBuf>) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Err(e) => {
+            eprintln!("ladderpost: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn serve(settings: ladderpost::server::Settings) -> ExitCode {
+    ladderpost::telemetry::init_logging();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("ladderpost: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(ladderpost::server::run(
+        settings,
+        ladderpost::server::shutdown_signal(),
+    )) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ladderpost: {e}");
             ExitCode::from(2)

@@ -12,6 +12,10 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(into = "&'static str")]
 pub enum Code {
+    // The HTTP request itself.
+    HttpContentType,
+    HttpParameter,
+    HttpNotFound,
     // Reading XML (hardened): the document is not acceptable XML.
     XmlMalformed,
     XmlEncoding,
@@ -45,6 +49,15 @@ pub enum Code {
     RegelUitstroomreden,
     RegelReferentie,
     RegelDubbel,
+    // Acceptance against what is stored.
+    BerichtSoort,
+    BerichtConflict,
+    ReferentieOnbekend,
+    ReferentieSoort,
+    ReferentieAndereClient,
+    ReferentieVervallen,
+    BerichtOnbekend,
+    OpslagOnbeschikbaar,
     // Warnings: accepted, but a municipality's consistency check flags it.
     SignaalTrajectZonderGroeipotentieel,
     SignaalTrajectOpTrede1Of2,
@@ -56,6 +69,9 @@ pub enum Code {
 impl Code {
     /// Every code, in documentation order.
     pub const ALL: &'static [Code] = &[
+        Code::HttpContentType,
+        Code::HttpParameter,
+        Code::HttpNotFound,
         Code::XmlMalformed,
         Code::XmlEncoding,
         Code::XmlDtd,
@@ -86,6 +102,14 @@ impl Code {
         Code::RegelUitstroomreden,
         Code::RegelReferentie,
         Code::RegelDubbel,
+        Code::BerichtSoort,
+        Code::BerichtConflict,
+        Code::ReferentieOnbekend,
+        Code::ReferentieSoort,
+        Code::ReferentieAndereClient,
+        Code::ReferentieVervallen,
+        Code::BerichtOnbekend,
+        Code::OpslagOnbeschikbaar,
         Code::SignaalTrajectZonderGroeipotentieel,
         Code::SignaalTrajectOpTrede1Of2,
         Code::SignaalTrede6MetOndersteuning,
@@ -95,6 +119,9 @@ impl Code {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Code::HttpContentType => "http.content-type",
+            Code::HttpParameter => "http.parameter",
+            Code::HttpNotFound => "http.not-found",
             Code::XmlMalformed => "xml.malformed",
             Code::XmlEncoding => "xml.encoding",
             Code::XmlDtd => "xml.dtd",
@@ -127,6 +154,14 @@ impl Code {
             Code::RegelUitstroomreden => "regel.uitstroomreden",
             Code::RegelReferentie => "regel.referentie",
             Code::RegelDubbel => "regel.dubbel",
+            Code::BerichtSoort => "bericht.soort",
+            Code::BerichtConflict => "bericht.conflict",
+            Code::ReferentieOnbekend => "referentie.onbekend",
+            Code::ReferentieSoort => "referentie.soort",
+            Code::ReferentieAndereClient => "referentie.andere-client",
+            Code::ReferentieVervallen => "referentie.vervallen",
+            Code::BerichtOnbekend => "bericht.onbekend",
+            Code::OpslagOnbeschikbaar => "opslag.onbeschikbaar",
             Code::SignaalTrajectZonderGroeipotentieel => "signaal.traject-zonder-groeipotentieel",
             Code::SignaalTrajectOpTrede1Of2 => "signaal.traject-op-trede-1-of-2",
             Code::SignaalTrede6MetOndersteuning => "signaal.trede-6-met-ondersteuning",
@@ -145,12 +180,19 @@ impl Code {
     /// Which layer reports this code.
     pub fn layer(self) -> Layer {
         let s = self.as_str();
-        if s.starts_with("xml.") {
+        if s.starts_with("http.") {
+            Layer::Http
+        } else if s.starts_with("xml.") {
             Layer::Xml
         } else if s.starts_with("xsd.") {
             Layer::Schema
         } else if s.starts_with("regel.") {
             Layer::Domain
+        } else if s.starts_with("bericht.")
+            || s.starts_with("referentie.")
+            || s.starts_with("opslag.")
+        {
+            Layer::Store
         } else {
             Layer::Warning
         }
@@ -173,9 +215,13 @@ impl fmt::Display for Code {
 /// Ordered as the pipeline runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Layer {
+    /// The request, before its body is read as XML.
+    Http,
     Xml,
     Schema,
     Domain,
+    /// Checks against what is stored (repeats, references).
+    Store,
     Warning,
 }
 

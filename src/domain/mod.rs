@@ -48,6 +48,9 @@ pub enum Document {
     Intrekking(Intrekking),
     Ontvangstbevestiging(Ontvangstbevestiging),
     Foutbericht(Foutbericht),
+    /// A listing ladderpost produces (`Validatieresultaat`,
+    /// `Meetgeschiedenis`): schema-valid; no domain rules apply to it.
+    Overzicht(&'static str),
 }
 
 impl Document {
@@ -72,6 +75,7 @@ impl Document {
             Document::Intrekking(_) => "Intrekking",
             Document::Ontvangstbevestiging(_) => "Ontvangstbevestiging",
             Document::Foutbericht(_) => "Foutbericht",
+            Document::Overzicht(kind) => kind,
         }
     }
 
@@ -92,7 +96,9 @@ impl Document {
             Document::Meting(m) => Some(&m.envelop),
             Document::Correctie(c) => Some(&c.envelop),
             Document::Intrekking(i) => Some(&i.envelop),
-            Document::Ontvangstbevestiging(_) | Document::Foutbericht(_) => None,
+            Document::Ontvangstbevestiging(_)
+            | Document::Foutbericht(_)
+            | Document::Overzicht(_) => None,
         }
     }
 
@@ -107,7 +113,9 @@ impl Document {
             Document::Meting(m) => Some(&m.gegevens.client.bsn),
             Document::Correctie(c) => Some(&c.gegevens.client.bsn),
             Document::Intrekking(i) => Some(&i.bsn),
-            Document::Ontvangstbevestiging(_) | Document::Foutbericht(_) => None,
+            Document::Ontvangstbevestiging(_)
+            | Document::Foutbericht(_)
+            | Document::Overzicht(_) => None,
         }
     }
 

@@ -49,6 +49,8 @@ pub(super) fn document(doc: &ValidDocument<'_>) -> Result<(Document, Vec<Melding
             .ontvangstbevestiging(root)
             .map(Document::Ontvangstbevestiging),
         "Foutbericht" => reader.foutbericht(root).map(Document::Foutbericht),
+        "Validatieresultaat" => Some(Document::Overzicht("Validatieresultaat")),
+        "Meetgeschiedenis" => Some(Document::Overzicht("Meetgeschiedenis")),
         other => {
             reader.error(
                 root,

@@ -46,6 +46,14 @@ impl<'a> ValidDocument<'a> {
         }
     }
 
+    /// Where the root element stands in the source, from its `<` to after
+    /// its end tag: the document without prolog and trailing comments.
+    pub fn root_span(&self) -> Range<usize> {
+        self.nodes
+            .first()
+            .map_or(0..0, |n| n.span.start as usize..n.span.end as usize)
+    }
+
     /// The bytes this document was read from.
     pub fn source(&self) -> &'a [u8] {
         self.source

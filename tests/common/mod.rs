@@ -27,3 +27,5 @@ pub fn manifest(path: &str) -> Vec<Vec<String>> {
         .map(|l| l.split('\t').map(str::to_string).collect())
         .collect()
 }
+
+pub mod server;

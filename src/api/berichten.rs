@@ -1,0 +1,175 @@
+//! `/api/v1/berichten`: sending in messages, trial validation, and reading
+//! one stored message back.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::{blocking, replies, ApiError, AppState, XML};
+use crate::domain::Document;
+use crate::history;
+use crate::report::{Code, Melding};
+use crate::store::{Incoming, Outcome, Soort};
+use crate::validate::Rejection;
+
+/// Reads the body of an XML request: 415 for other content types, 413
+/// beyond the size limit.
+async fn xml_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = content_type.split(';').next().unwrap_or("").trim();
+    if !mime.eq_ignore_ascii_case("application/xml") && !mime.eq_ignore_ascii_case("text/xml") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Code::HttpContentType,
+            "send messages with Content-Type: application/xml",
+        ));
+    }
+    axum::body::to_bytes(body, state.max_body)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Code::XmlTooLarge,
+                format!("the body is larger than {} bytes", state.max_body),
+            )
+        })
+}
+
+/// Runs the validation pipeline, counting rejections by code.
+fn check(state: &AppState, bytes: &[u8]) -> Result<(Document, Vec<Melding>), ApiError> {
+    let refuse = |rejection: Rejection, id: Option<String>| {
+        for e in &rejection.errors {
+            state.metrics.rejected(e.code.as_str());
+        }
+        ApiError::rejected(rejection, id)
+    };
+    let tree = crate::validate_schema(bytes).map_err(|r| refuse(r, None))?;
+    let id = tree
+        .root()
+        .child("Envelop")
+        .and_then(|e| e.child_value("BerichtId"))
+        .map(str::to_string);
+    Document::from_valid(&tree).map_err(|errors| refuse(Rejection { errors }, id))
+}
+
+fn xml(status: StatusCode, body: Vec<u8>) -> Response {
+    (status, [(header::CONTENT_TYPE, XML)], body).into_response()
+}
+
+/// `POST /api/v1/berichten`: accept a message; answered once it is durable.
+pub async fn ontvang(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let bytes = xml_body(&state, &headers, body).await?;
+    let (document, warnings) = check(&state, &bytes)?;
+    let id = document.bericht_id().map(|b| b.as_str().to_string());
+    let incoming = Incoming {
+        raw: bytes.to_vec(),
+        document,
+        warnings,
+    };
+    let outcome = state.store.accept(incoming).await.map_err(|e| {
+        let e = ApiError::from(e).with_id(id.clone());
+        for m in &e.errors {
+            state.metrics.rejected(m.code.as_str());
+        }
+        e
+    })?;
+    let (status, receipt, repeat) = match outcome {
+        Outcome::Accepted(r) => {
+            state.metrics.accepted();
+            (StatusCode::CREATED, r, false)
+        }
+        Outcome::Repeat(r) => {
+            state.metrics.repeated();
+            (StatusCode::OK, r, true)
+        }
+    };
+    let mut response = xml(status, replies::ontvangstbevestiging(&receipt, repeat));
+    if let Ok(location) =
+        HeaderValue::from_str(&format!("/api/v1/berichten/{}", receipt.bericht_id))
+    {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// `POST /api/v1/berichten/_valideer`: the same checks, nothing stored.
+pub async fn valideer(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let bytes = xml_body(&state, &headers, body).await?;
+    let (document, warnings) = check(&state, &bytes)?;
+    let soort = match &document {
+        Document::Meting(_) => Soort::Meting,
+        Document::Correctie(_) => Soort::Correctie,
+        Document::Intrekking(_) => Soort::Intrekking,
+        other => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Code::BerichtSoort,
+                format!(
+                    "a {} is a reply of ladderpost, not a message to send in",
+                    other.kind()
+                ),
+            ))
+        }
+    };
+    let id = document.bericht_id().map_or("", |b| b.as_str());
+    Ok(xml(
+        StatusCode::OK,
+        replies::validatieresultaat(id, soort, &warnings),
+    ))
+}
+
+/// `GET /api/v1/berichten/{id}`: the message exactly as received; its
+/// number, received-at moment and status in `Ladderpost-*` headers.
+pub async fn bericht(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let store = state.store.clone();
+    let lookup = id.clone();
+    let found = blocking(move || {
+        let Some(stored) = store.message(&lookup)? else {
+            return Ok(None);
+        };
+        let client = store.client(&stored.record.bsn)?;
+        let status = history::statuses(&client, None).remove(lookup.as_str());
+        Ok(Some((stored, status)))
+    })
+    .await?;
+    let Some((stored, status)) = found else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            Code::BerichtOnbekend,
+            format!("no message with id {id} is known"),
+        ));
+    };
+    let r = &stored.record;
+    let mut response = xml(StatusCode::OK, stored.raw.clone());
+    let headers = response.headers_mut();
+    let mut set = |name: &'static str, value: String| {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            headers.insert(name, v);
+        }
+    };
+    set("ladderpost-soort", r.soort.as_str().to_string());
+    set("ladderpost-volgnummer", r.volgnummer.to_string());
+    set("ladderpost-ontvangen", r.ontvangen.to_string());
+    if let Some(status) = status {
+        set("ladderpost-status", status.as_str().to_string());
+        if let Some(door) = status.door() {
+            set("ladderpost-vervallen-door", door.to_string());
+        }
+    }
+    Ok(response)
+}

@@ -1,0 +1,53 @@
+//! `/api/v1/clienten/{bsn}/metingen`: a client's measurement history.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::{blocking, replies, ApiError, AppState, XML};
+use crate::domain::Bsn;
+use crate::history;
+use crate::time::Moment;
+
+#[derive(Deserialize)]
+pub struct Params {
+    peilmoment: Option<String>,
+    #[serde(rename = "inclusiefVervallen")]
+    inclusief_vervallen: Option<String>,
+}
+
+/// The current measurements in date order; `peilmoment` gives the history
+/// as known at that moment, `inclusiefVervallen=true` adds superseded and
+/// withdrawn versions.
+pub async fn metingen(
+    State(state): State<AppState>,
+    Path(bsn): Path<String>,
+    Query(params): Query<Params>,
+) -> Result<Response, ApiError> {
+    let bsn =
+        Bsn::parse(&bsn).map_err(|_| ApiError::parameter("the path does not hold a valid BSN"))?;
+    let peilmoment = match params.peilmoment.as_deref() {
+        None => None,
+        Some(p) => Some(Moment::parse(p).ok_or_else(|| {
+            ApiError::parameter(
+                "peilmoment must be a date and time with a time zone, e.g. 2026-01-31T12:00:00Z",
+            )
+        })?),
+    };
+    let inclusief = match params.inclusief_vervallen.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => {
+            return Err(ApiError::parameter(
+                "inclusiefVervallen must be true or false",
+            ))
+        }
+    };
+    let store = state.store.clone();
+    let key = bsn.as_str().to_string();
+    let client = blocking(move || store.client(&key)).await?;
+    let versies = history::metingen(&client, peilmoment, inclusief);
+    let body = replies::meetgeschiedenis(bsn.as_str(), peilmoment, &versies);
+    Ok((StatusCode::OK, [(header::CONTENT_TYPE, XML)], body).into_response())
+}

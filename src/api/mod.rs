@@ -1,0 +1,88 @@
+//! The HTTP API (axum): one module per resource, thin handlers, one error
+//! type that renders as the schema's `Foutbericht`.
+//!
+//! Handlers never parse XML themselves (the validation pipeline does) and
+//! never touch the storage engine directly (only the [`Store`] trait).
+
+mod berichten;
+mod clienten;
+mod error;
+mod health;
+pub mod replies;
+mod schema;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+
+pub use error::ApiError;
+
+use crate::store::Store;
+use crate::telemetry::Metrics;
+
+/// The content type of every XML reply.
+pub const XML: &str = "application/xml; charset=utf-8";
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub metrics: Arc<Metrics>,
+    /// Largest request body accepted, in bytes.
+    pub max_body: usize,
+}
+
+/// The service's routes.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/v1/berichten", post(berichten::ontvang))
+        .route("/api/v1/berichten/_valideer", post(berichten::valideer))
+        .route("/api/v1/berichten/{id}", get(berichten::bericht))
+        .route("/api/v1/clienten/{bsn}/metingen", get(clienten::metingen))
+        .route("/api/v1/schema", get(schema::lijst))
+        .route("/api/v1/schema/{file}", get(schema::bestand))
+        .route("/health", get(health::health))
+        .route("/metrics", get(health::metrics))
+        .route_layer(middleware::from_fn_with_state(state.clone(), track))
+        .with_state(state)
+}
+
+/// Metrics and a log line per request, by route template: URIs can hold
+/// BSNs, templates cannot.
+async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method = request.method().clone();
+    let response = next.run(request).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    state
+        .metrics
+        .request(method.as_str(), &route, status, elapsed);
+    tracing::info!(
+        method = %method,
+        route = %route,
+        status,
+        micros = elapsed.as_micros() as u64,
+        "request"
+    );
+    response
+}
+
+/// Runs a synchronous store read off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, crate::store::StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::unavailable(format!("read task failed: {e}")))?
+        .map_err(ApiError::from)
+}

@@ -1,0 +1,138 @@
+//! The service's XML replies, per the published schema.
+//!
+//! Acknowledgements, error reports and trial-validation results are built
+//! as values of the typed model xsd-parser generates from the XSD and
+//! written by its serializer. The measurement history embeds the stored
+//! messages byte for byte (what was received is evidence), so it is written
+//! directly.
+
+use std::num::NonZeroUsize;
+
+use xsd_parser_types::quick_xml::{SerializeSync, Writer};
+
+use crate::history::Versie;
+use crate::report::Melding;
+use crate::schema::typed;
+use crate::store::{Receipt, Soort, Waarschuwing};
+use crate::time::Moment;
+
+const DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+const NS: &str = "urn:ladderpost:participatieladder:v1";
+
+macro_rules! serialize {
+    ($value:expr, $root:literal) => {{
+        let mut buf = DECLARATION.as_bytes().to_vec();
+        let mut writer = Writer::new(&mut buf);
+        // Writing to a Vec does not fail; the model's values come from
+        // validated data, so the serializer has nothing to refuse.
+        if $value.serialize($root, &mut writer).is_err() {
+            tracing::error!(root = $root, "reply serialization failed");
+        }
+        buf.push(b'\n');
+        buf
+    }};
+}
+
+fn positive(n: u32) -> Option<NonZeroUsize> {
+    NonZeroUsize::new(n as usize)
+}
+
+fn melding_of_waarschuwing(w: &Waarschuwing) -> typed::MeldingType {
+    typed::MeldingType {
+        code: w.code.clone(),
+        omschrijving: w.omschrijving.clone(),
+        regel: w.regel.and_then(positive),
+        kolom: w.kolom.and_then(positive),
+        pad: w.pad.clone(),
+    }
+}
+
+fn melding(m: &Melding) -> typed::MeldingType {
+    melding_of_waarschuwing(&Waarschuwing::from(m))
+}
+
+/// `Ontvangstbevestiging`.
+pub fn ontvangstbevestiging(receipt: &Receipt, herhaling: bool) -> Vec<u8> {
+    let value = typed::Ontvangstbevestiging {
+        versie: "1.0".into(),
+        bericht_id: receipt.bericht_id.clone(),
+        ontvangen: receipt.ontvangen.to_string(),
+        volgnummer: NonZeroUsize::new(receipt.volgnummer as usize).unwrap_or(NonZeroUsize::MIN),
+        herhaling: herhaling.then_some(true),
+        waarschuwing: receipt
+            .waarschuwingen
+            .iter()
+            .map(melding_of_waarschuwing)
+            .collect(),
+    };
+    serialize!(value, "Ontvangstbevestiging")
+}
+
+/// `Foutbericht`.
+pub fn foutbericht(bericht_id: Option<&str>, errors: &[Melding]) -> Vec<u8> {
+    let value = typed::Foutbericht {
+        versie: "1.0".into(),
+        bericht_id: bericht_id.map(str::to_string),
+        tijdstip: Moment::now().to_string(),
+        fout: errors.iter().map(melding).collect(),
+    };
+    serialize!(value, "Foutbericht")
+}
+
+/// `Validatieresultaat`.
+pub fn validatieresultaat(bericht_id: &str, soort: Soort, warnings: &[Melding]) -> Vec<u8> {
+    let value = typed::Validatieresultaat {
+        versie: "1.0".into(),
+        bericht_id: bericht_id.to_string(),
+        soort: match soort {
+            Soort::Meting => typed::BerichtsoortType::Meting,
+            Soort::Correctie => typed::BerichtsoortType::Correctie,
+            Soort::Intrekking => typed::BerichtsoortType::Intrekking,
+        },
+        waarschuwing: warnings.iter().map(melding).collect(),
+    };
+    serialize!(value, "Validatieresultaat")
+}
+
+/// `Meetgeschiedenis`, each version with its stored message embedded as
+/// received (its root element; the prolog is left out).
+pub fn meetgeschiedenis(bsn: &str, peilmoment: Option<Moment>, versies: &[Versie<'_>]) -> Vec<u8> {
+    let mut out = String::with_capacity(
+        256 + versies
+            .iter()
+            .map(|v| v.stored.raw.len() + 256)
+            .sum::<usize>(),
+    );
+    out.push_str(DECLARATION);
+    out.push_str(&format!(
+        "<Meetgeschiedenis xmlns=\"{NS}\" versie=\"1.0\">\n  <Bsn>{bsn}</Bsn>\n"
+    ));
+    if let Some(p) = peilmoment {
+        out.push_str(&format!("  <Peilmoment>{p}</Peilmoment>\n"));
+    }
+    for v in versies {
+        let r = &v.stored.record;
+        out.push_str(&format!(
+            "  <Metingversie>\n    <Volgnummer>{}</Volgnummer>\n    <Ontvangen>{}</Ontvangen>\n    <Status>{}</Status>\n",
+            r.volgnummer,
+            r.ontvangen,
+            v.status.as_str()
+        ));
+        if let Some(door) = v.status.door() {
+            // Message ids are restricted to [A-Za-z0-9._:-]: nothing to escape.
+            out.push_str(&format!("    <VervallenDoor>{door}</VervallenDoor>\n"));
+        }
+        out.push_str(root_element(&v.stored.raw));
+        out.push_str("\n  </Metingversie>\n");
+    }
+    out.push_str("</Meetgeschiedenis>\n");
+    out.into_bytes()
+}
+
+/// The root element of a stored (hence valid) message, as received.
+fn root_element(raw: &[u8]) -> &str {
+    let span = crate::validate_schema(raw).map_or(0..0, |tree| tree.root_span());
+    raw.get(span)
+        .and_then(|r| std::str::from_utf8(r).ok())
+        .unwrap_or("")
+}

@@ -1,0 +1,95 @@
+//! Durable storage of accepted messages, behind a small trait.
+//!
+//! The HTTP and domain layers only see [`Store`]; `sled_store` is the
+//! embedded default engine, and a PostgreSQL engine can implement the same
+//! trait later. What a store must guarantee:
+//!
+//! - `accept` answers only once the message is durable (fsynced), and is
+//!   idempotent on the message id: the same bytes again give the original
+//!   receipt, different bytes under that id a conflict;
+//! - references (a Correctie or Intrekking naming an earlier message) are
+//!   checked in acceptance order, atomically with the insert;
+//! - nothing accepted is ever changed or deleted: corrections and
+//!   withdrawals are new records, and history is derived from them
+//!   ([`crate::history`]).
+
+mod record;
+pub mod sled_store;
+
+use std::future::Future;
+use std::pin::Pin;
+
+pub use record::{MetingRij, Receipt, Record, Soort, Waarschuwing};
+
+use crate::domain::Document;
+use crate::report::{Code, Melding};
+use crate::time::Moment;
+
+/// A validated inbound message, ready to store.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    /// The bytes exactly as received: kept as evidence.
+    pub raw: Vec<u8>,
+    pub document: Document,
+    pub warnings: Vec<Melding>,
+}
+
+/// What `accept` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Stored now.
+    Accepted(Receipt),
+    /// Stored before with identical bytes; this is the original receipt.
+    Repeat(Receipt),
+}
+
+/// Why `accept` refused a message, or could not answer.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    /// The message cannot be stored as it stands (a rule needing stored
+    /// state: a conflicting repeat, an unusable reference).
+    #[error("{}", .0.message)]
+    Rejected(Melding),
+    /// The store failed; nothing was acknowledged.
+    #[error("storage failure: {0}")]
+    Unavailable(String),
+}
+
+impl StoreError {
+    pub fn rejected(code: Code, message: impl Into<String>) -> StoreError {
+        StoreError::Rejected(Melding::new(code, message))
+    }
+}
+
+/// A future answering an `accept`.
+pub type Pending = Pin<Box<dyn Future<Output = Result<Outcome, StoreError>> + Send>>;
+
+/// One stored message with the bytes it arrived as.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub record: Record,
+    pub raw: Vec<u8>,
+}
+
+/// The storage engine's interface. Reads are synchronous and quick (call
+/// them from a blocking-friendly context); `accept` resolves once durable.
+pub trait Store: Send + Sync + 'static {
+    /// Stores a message durably, or says why not.
+    fn accept(&self, incoming: Incoming) -> Pending;
+
+    /// One message by its id.
+    fn message(&self, bericht_id: &str) -> Result<Option<Stored>, StoreError>;
+
+    /// Every message about one client (Meting, Correctie, Intrekking), in
+    /// acceptance order, with their raw bytes.
+    fn client(&self, bsn: &str) -> Result<Vec<Stored>, StoreError>;
+
+    /// Number of stored messages.
+    fn count(&self) -> Result<u64, StoreError>;
+
+    /// Whether the store can take writes now.
+    fn ready(&self) -> Result<(), StoreError>;
+
+    /// When the last message was accepted, if any.
+    fn last_accepted(&self) -> Result<Option<Moment>, StoreError>;
+}
