@@ -10,7 +10,7 @@ use super::{blocking, replies, ApiError, AppState, XML};
 use crate::domain::Document;
 use crate::history;
 use crate::report::{Code, Melding};
-use crate::store::{Incoming, Outcome, Soort};
+use crate::store::{Draft, Incoming, Outcome};
 use crate::validate::Rejection;
 
 /// Reads the body of an XML request: 415 for other content types, 413
@@ -108,25 +108,15 @@ pub async fn valideer(
 ) -> Result<Response, ApiError> {
     let bytes = xml_body(&state, &headers, body).await?;
     let (document, warnings) = check(&state, &bytes)?;
-    let soort = match &document {
-        Document::Meting(_) => Soort::Meting,
-        Document::Correctie(_) => Soort::Correctie,
-        Document::Intrekking(_) => Soort::Intrekking,
-        other => {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Code::BerichtSoort,
-                format!(
-                    "a {} is a reply of ladderpost, not a message to send in",
-                    other.kind()
-                ),
-            ))
-        }
-    };
-    let id = document.bericht_id().map_or("", |b| b.as_str());
+    let id = document.bericht_id().map(|b| b.as_str().to_string());
+    // The store's own check decides what may be sent in.
+    let soort = Draft::of(&document, &warnings)
+        .map_err(|e| ApiError::from(e).with_id(id.clone()))?
+        .soort;
+    let id = id.unwrap_or_default();
     Ok(xml(
         StatusCode::OK,
-        replies::validatieresultaat(id, soort, &warnings),
+        replies::validatieresultaat(&id, soort, &warnings),
     ))
 }
 

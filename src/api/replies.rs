@@ -48,7 +48,13 @@ fn melding_of_waarschuwing(w: &Waarschuwing) -> typed::MeldingType {
 }
 
 fn melding(m: &Melding) -> typed::MeldingType {
-    melding_of_waarschuwing(&Waarschuwing::from(m))
+    let mut t = melding_of_waarschuwing(&Waarschuwing::from(m));
+    // The schema allows 4000 characters; messages quote values cut short,
+    // this is the backstop.
+    if t.omschrijving.chars().count() > 4000 {
+        t.omschrijving = t.omschrijving.chars().take(3999).collect::<String>() + "…";
+    }
+    t
 }
 
 /// `Ontvangstbevestiging`.
@@ -104,28 +110,32 @@ pub fn meetgeschiedenis(bsn: &str, peilmoment: Option<Moment>, versies: &[Versie
             .sum::<usize>(),
     );
     out.push_str(DECLARATION);
+    // A prefix, not a default namespace: the embedded messages must keep
+    // exactly the namespaces they were sent with.
     out.push_str(&format!(
-        "<Meetgeschiedenis xmlns=\"{NS}\" versie=\"1.0\">\n  <Bsn>{bsn}</Bsn>\n"
+        "<lp:Meetgeschiedenis xmlns:lp=\"{NS}\" versie=\"1.0\">\n  <lp:Bsn>{bsn}</lp:Bsn>\n"
     ));
     if let Some(p) = peilmoment {
-        out.push_str(&format!("  <Peilmoment>{p}</Peilmoment>\n"));
+        out.push_str(&format!("  <lp:Peilmoment>{p}</lp:Peilmoment>\n"));
     }
     for v in versies {
         let r = &v.stored.record;
         out.push_str(&format!(
-            "  <Metingversie>\n    <Volgnummer>{}</Volgnummer>\n    <Ontvangen>{}</Ontvangen>\n    <Status>{}</Status>\n",
+            "  <lp:Metingversie>\n    <lp:Volgnummer>{}</lp:Volgnummer>\n    <lp:Ontvangen>{}</lp:Ontvangen>\n    <lp:Status>{}</lp:Status>\n",
             r.volgnummer,
             r.ontvangen,
             v.status.as_str()
         ));
         if let Some(door) = v.status.door() {
             // Message ids are restricted to [A-Za-z0-9._:-]: nothing to escape.
-            out.push_str(&format!("    <VervallenDoor>{door}</VervallenDoor>\n"));
+            out.push_str(&format!(
+                "    <lp:VervallenDoor>{door}</lp:VervallenDoor>\n"
+            ));
         }
         out.push_str(root_element(&v.stored.raw));
-        out.push_str("\n  </Metingversie>\n");
+        out.push_str("\n  </lp:Metingversie>\n");
     }
-    out.push_str("</Meetgeschiedenis>\n");
+    out.push_str("</lp:Meetgeschiedenis>\n");
     out.into_bytes()
 }
 

@@ -49,7 +49,8 @@ pub enum Document {
     Ontvangstbevestiging(Ontvangstbevestiging),
     Foutbericht(Foutbericht),
     /// A listing ladderpost produces (`Validatieresultaat`,
-    /// `Meetgeschiedenis`): schema-valid; no domain rules apply to it.
+    /// `Meetgeschiedenis`, `Berichtenfeed`): schema-valid; no domain rules
+    /// apply to it.
     Overzicht(&'static str),
 }
 

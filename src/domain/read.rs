@@ -51,6 +51,7 @@ pub(super) fn document(doc: &ValidDocument<'_>) -> Result<(Document, Vec<Melding
         "Foutbericht" => reader.foutbericht(root).map(Document::Foutbericht),
         "Validatieresultaat" => Some(Document::Overzicht("Validatieresultaat")),
         "Meetgeschiedenis" => Some(Document::Overzicht("Meetgeschiedenis")),
+        "Berichtenfeed" => Some(Document::Overzicht("Berichtenfeed")),
         other => {
             reader.error(
                 root,

@@ -46,7 +46,11 @@ pub fn check(value: &str, ty: &SimpleType, index: usize) -> Result<(), (Code, St
     let integer = lexical(value, ty.builtin).map_err(|why| {
         (
             Code::XsdDatatype,
-            format!("{value:?} is not a valid {}: {why}", ty.builtin.name()),
+            format!(
+                "{} is not a valid {}: {why}",
+                quoted(value),
+                ty.builtin.name()
+            ),
         )
     })?;
     let chars = || value.chars().count() as u64;
@@ -54,7 +58,7 @@ pub fn check(value: &str, ty: &SimpleType, index: usize) -> Result<(), (Code, St
         if chars() != u64::from(n) {
             return Err((
                 Code::XsdLength,
-                format!("{value:?} must be exactly {n} characters long"),
+                format!("{} must be exactly {n} characters long", quoted(value)),
             ));
         }
     }
@@ -62,7 +66,7 @@ pub fn check(value: &str, ty: &SimpleType, index: usize) -> Result<(), (Code, St
         if chars() < u64::from(n) {
             return Err((
                 Code::XsdLength,
-                format!("{value:?} is shorter than {n} characters"),
+                format!("{} is shorter than {n} characters", quoted(value)),
             ));
         }
     }
@@ -79,7 +83,11 @@ pub fn check(value: &str, ty: &SimpleType, index: usize) -> Result<(), (Code, St
             let _ = step;
             return Err((
                 Code::XsdPattern,
-                format!("{value:?} does not have the form {} requires", ty.name),
+                format!(
+                    "{} does not have the form {} requires",
+                    quoted(value),
+                    ty.name
+                ),
             ));
         }
     }
@@ -88,7 +96,8 @@ pub fn check(value: &str, ty: &SimpleType, index: usize) -> Result<(), (Code, St
             return Err((
                 Code::XsdEnumeration,
                 format!(
-                    "{value:?} is not one of the values of {}: {}",
+                    "{} is not one of the values of {}: {}",
+                    quoted(value),
                     ty.name,
                     allowed.join(", ")
                 ),
@@ -100,7 +109,11 @@ pub fn check(value: &str, ty: &SimpleType, index: usize) -> Result<(), (Code, St
             if n < min {
                 return Err((
                     Code::XsdRange,
-                    format!("{value} is less than {min}, the minimum for {}", ty.name),
+                    format!(
+                        "{} is less than {min}, the minimum for {}",
+                        quoted(value),
+                        ty.name
+                    ),
                 ));
             }
         }
@@ -108,12 +121,28 @@ pub fn check(value: &str, ty: &SimpleType, index: usize) -> Result<(), (Code, St
             if n > max {
                 return Err((
                     Code::XsdRange,
-                    format!("{value} is more than {max}, the maximum for {}", ty.name),
+                    format!(
+                        "{} is more than {max}, the maximum for {}",
+                        quoted(value),
+                        ty.name
+                    ),
                 ));
             }
         }
     }
     Ok(())
+}
+
+/// A value as error messages quote it: in quotes, escaped, and cut short so
+/// that a report stays readable and within the schema's limits.
+pub fn quoted(value: &str) -> String {
+    const MAX: usize = 60;
+    if value.chars().count() <= MAX {
+        format!("{value:?}")
+    } else {
+        let head: String = value.chars().take(MAX).collect();
+        format!("{head:?}… ({} characters)", value.chars().count())
+    }
 }
 
 /// Compiled patterns per simple type, built once.

@@ -577,7 +577,10 @@ impl<'a> Pass<'a> {
                         Code::XsdAttributeFixed,
                         offset,
                         format!("{path}/@{name}"),
-                        format!("attribute {name} must be {fixed:?}, not {normalized:?}"),
+                        format!(
+                            "attribute {name} must be {fixed:?}, not {}",
+                            datatypes::quoted(&normalized)
+                        ),
                     );
                 }
             }

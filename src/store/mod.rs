@@ -19,7 +19,7 @@ pub mod sled_store;
 use std::future::Future;
 use std::pin::Pin;
 
-pub use record::{MetingRij, Receipt, Record, Soort, Waarschuwing};
+pub use record::{Draft, MetingRij, Receipt, Record, Soort, Waarschuwing};
 
 use crate::domain::Document;
 use crate::report::{Code, Melding};

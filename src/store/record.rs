@@ -125,7 +125,7 @@ pub struct Receipt {
 }
 
 /// The stored facts of an inbound message before it gets its number.
-pub(crate) struct Draft {
+pub struct Draft {
     pub bericht_id: String,
     pub soort: Soort,
     pub gemeente: String,
@@ -164,7 +164,7 @@ impl Draft {
                 return Err(StoreError::rejected(
                     Code::BerichtSoort,
                     format!(
-                        "a {} is a reply of ladderpost, not a message to send in",
+                        "{} is a reply of ladderpost, not a message to send in",
                         other.kind()
                     ),
                 ))

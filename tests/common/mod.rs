@@ -28,4 +28,5 @@ pub fn manifest(path: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+pub mod messages;
 pub mod server;

@@ -1,0 +1,209 @@
+//! One builder for the inbound messages tests send: a valid `Meting`,
+//! `Correctie` or `Intrekking` for a given id, municipality, client (BSN),
+//! measurement date and rung, by templating. What it produces passes the
+//! schema and the domain rules (unless a test sets a field to break one).
+#![allow(dead_code)]
+
+/// The kind of inbound message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Soort {
+    Meting,
+    Correctie,
+    Intrekking,
+}
+
+/// A message to send in. Build with [`Bericht::meting`],
+/// [`Bericht::correctie`] or [`Bericht::intrekking`], adjust with the
+/// setters, and render with [`Bericht::xml`].
+#[derive(Debug, Clone)]
+pub struct Bericht {
+    pub soort: Soort,
+    pub id: String,
+    pub gemeente: String,
+    pub bsn: String,
+    /// `Corrigeert` of a Correctie, `TrektIn` of an Intrekking.
+    pub verwijst_naar: Option<String>,
+    pub verzonden: String,
+    pub meetdatum: String,
+    pub geboortedatum: String,
+    /// "0"-"6" or "9"; `Groeipotentieel` is "+" on 1-5 and absent otherwise.
+    pub trede: String,
+    pub achternaam: String,
+    pub medewerker: String,
+    pub reden: String,
+    pub toelichting: Option<String>,
+}
+
+/// Sent on this date: every default measurement date lies before it.
+pub const VERZONDEN: &str = "2025-06-02T10:15:00+02:00";
+
+impl Bericht {
+    pub fn meting(id: &str, gemeente: &str, bsn: &str, meetdatum: &str, trede: u8) -> Bericht {
+        Bericht {
+            soort: Soort::Meting,
+            id: id.to_string(),
+            gemeente: gemeente.to_string(),
+            bsn: bsn.to_string(),
+            verwijst_naar: None,
+            verzonden: VERZONDEN.to_string(),
+            meetdatum: meetdatum.to_string(),
+            geboortedatum: "1981-07-14".to_string(),
+            trede: trede.to_string(),
+            achternaam: "Verhoeven".to_string(),
+            medewerker: "Karin de Wit".to_string(),
+            reden: "Meting bij de verkeerde cliënt ingevoerd".to_string(),
+            toelichting: None,
+        }
+    }
+
+    pub fn correctie(
+        id: &str,
+        corrigeert: &str,
+        gemeente: &str,
+        bsn: &str,
+        meetdatum: &str,
+        trede: u8,
+    ) -> Bericht {
+        Bericht {
+            soort: Soort::Correctie,
+            verwijst_naar: Some(corrigeert.to_string()),
+            ..Bericht::meting(id, gemeente, bsn, meetdatum, trede)
+        }
+    }
+
+    pub fn intrekking(id: &str, trekt_in: &str, gemeente: &str, bsn: &str) -> Bericht {
+        Bericht {
+            soort: Soort::Intrekking,
+            verwijst_naar: Some(trekt_in.to_string()),
+            ..Bericht::meting(id, gemeente, bsn, "2024-01-01", 3)
+        }
+    }
+
+    pub fn achternaam(mut self, achternaam: &str) -> Bericht {
+        self.achternaam = achternaam.to_string();
+        self
+    }
+
+    /// Raw text: escape `&` and `<` yourself (or break the XML on purpose).
+    pub fn toelichting(mut self, toelichting: &str) -> Bericht {
+        self.toelichting = Some(toelichting.to_string());
+        self
+    }
+
+    /// Raw text placed in `Trede`: any string, to break the schema.
+    pub fn trede(mut self, trede: &str) -> Bericht {
+        self.trede = trede.to_string();
+        self
+    }
+
+    pub fn geboortedatum(mut self, datum: &str) -> Bericht {
+        self.geboortedatum = datum.to_string();
+        self
+    }
+
+    pub fn verzonden(mut self, verzonden: &str) -> Bericht {
+        self.verzonden = verzonden.to_string();
+        self
+    }
+
+    pub fn reden(mut self, reden: &str) -> Bericht {
+        self.reden = reden.to_string();
+        self
+    }
+
+    fn envelop(&self) -> String {
+        format!(
+            "  <Envelop>\n    <BerichtId>{}</BerichtId>\n    <Verzonden>{}</Verzonden>\n    <Afzender>\n      <Organisatie>Gemeente {} Werk en Inkomen</Organisatie>\n      <Applicatie>ladderpost-tests 1.0</Applicatie>\n    </Afzender>\n    <Gemeente>{}</Gemeente>\n  </Envelop>\n",
+            self.id, self.verzonden, self.gemeente, self.gemeente
+        )
+    }
+
+    fn gegevens(&self) -> String {
+        let groei = match self.trede.as_str() {
+            "1" | "2" | "3" | "4" | "5" => "\n    <Groeipotentieel>+</Groeipotentieel>",
+            _ => "",
+        };
+        let uitstroom = if self.trede == "9" {
+            "\n    <Uitstroomreden>uitkering-beeindigd</Uitstroomreden>"
+        } else {
+            ""
+        };
+        let toelichting = self
+            .toelichting
+            .as_ref()
+            .map(|t| format!("  <Toelichting>{t}</Toelichting>\n"))
+            .unwrap_or_default();
+        format!(
+            "  <Client>\n    <Bsn>{}</Bsn>\n    <Achternaam>{}</Achternaam>\n    <Geboortedatum>{}</Geboortedatum>\n  </Client>\n  <Werkproces>\n    <Meetdatum>{}</Meetdatum>\n    <Medewerker>{}</Medewerker>\n  </Werkproces>\n  <Plaatsing>\n    <Trede>{}</Trede>{groei}{uitstroom}\n  </Plaatsing>\n{toelichting}",
+            self.bsn, self.achternaam, self.geboortedatum, self.meetdatum, self.medewerker, self.trede
+        )
+    }
+
+    /// The message as XML text.
+    pub fn xml(&self) -> String {
+        let head = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+        let ns = "xmlns=\"urn:ladderpost:participatieladder:v1\" versie=\"1.0\"";
+        match self.soort {
+            Soort::Meting => format!("{head}<Meting {ns}>\n{}{}</Meting>\n", self.envelop(), self.gegevens()),
+            Soort::Correctie => format!(
+                "{head}<Correctie {ns}>\n{}  <Corrigeert>{}</Corrigeert>\n  <Reden>Trede verkeerd ingevoerd</Reden>\n{}</Correctie>\n",
+                self.envelop(),
+                self.verwijst_naar.as_deref().unwrap_or(""),
+                self.gegevens()
+            ),
+            Soort::Intrekking => format!(
+                "{head}<Intrekking {ns}>\n{}  <TrektIn>{}</TrektIn>\n  <Bsn>{}</Bsn>\n  <Reden>{}</Reden>\n</Intrekking>\n",
+                self.envelop(),
+                self.verwijst_naar.as_deref().unwrap_or(""),
+                self.bsn,
+                self.reden
+            ),
+        }
+    }
+
+    pub fn bytes(&self) -> Vec<u8> {
+        self.xml().into_bytes()
+    }
+}
+
+/// The `n`-th BSN (n from 0) of a fixed sequence of distinct numbers that
+/// pass the 11-check: 9·d1 + 8·d2 + … + 2·d8 − d9 ≡ 0 (mod 11).
+pub fn bsn(n: u32) -> String {
+    let mut found = 0;
+    let mut base: u32 = 10_000_000 + 7919 * 37; // eight digits d1..d8
+    loop {
+        let digits: Vec<u32> = format!("{base:08}")
+            .bytes()
+            .map(|b| u32::from(b - b'0'))
+            .collect();
+        let sum: u32 = digits
+            .iter()
+            .zip([9, 8, 7, 6, 5, 4, 3, 2])
+            .map(|(d, w)| d * w)
+            .sum();
+        let check = sum % 11;
+        if check < 10 {
+            if found == n {
+                let s = format!("{base:08}{check}");
+                assert!(elfproef(&s), "generated BSN {s} fails the 11-check");
+                return s;
+            }
+            found += 1;
+        }
+        base += 1;
+    }
+}
+
+/// Whether `s` is 9 digits passing the 11-check (and not all zeros).
+pub fn elfproef(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 9 || !b.iter().all(u8::is_ascii_digit) || b.iter().all(|&d| d == b'0') {
+        return false;
+    }
+    let sum: i32 = b
+        .iter()
+        .zip([9, 8, 7, 6, 5, 4, 3, 2, -1])
+        .map(|(d, w)| i32::from(d - b'0') * w)
+        .sum();
+    sum.rem_euclid(11) == 0
+}
