@@ -125,6 +125,7 @@ mod tests {
                     subgroepen: vec![],
                 }),
                 waarschuwingen: vec![],
+                wortel: (0, 0),
             },
             raw: Vec::new(),
         }

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod bench;
+pub mod delivery;
 pub mod domain;
 pub mod history;
 pub mod report;

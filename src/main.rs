@@ -30,6 +30,40 @@ enum Command {
         /// Largest message accepted, in bytes.
         #[arg(long, env = "LADDERPOST_MAX_BODY", default_value_t = 1024 * 1024)]
         max_body: usize,
+        /// Push: seconds one delivery may take.
+        #[arg(long, env = "LADDERPOST_PUSH_TIMEOUT", default_value_t = 10.0)]
+        push_timeout: f64,
+        /// Push: seconds before the first retry (doubling per attempt).
+        #[arg(long, env = "LADDERPOST_RETRY_BASE", default_value_t = 0.5)]
+        retry_base: f64,
+        /// Push: longest wait between retries, in seconds.
+        #[arg(long, env = "LADDERPOST_RETRY_MAX", default_value_t = 300.0)]
+        retry_max: f64,
+        /// Push: seconds a message is retried before it becomes a dead letter.
+        #[arg(long, env = "LADDERPOST_DEAD_LETTER_AFTER", default_value_t = 86400.0)]
+        dead_letter_after: f64,
+    },
+    /// A reference receiver for push deliveries: verifies signatures,
+    /// deduplicates and writes each message to a directory.
+    Receive {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: std::net::SocketAddr,
+        /// The subscription's signing secret (whsec_…).
+        #[arg(long, env = "LADDERPOST_SECRET")]
+        secret: String,
+        /// Directory to write received messages to.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Check a vendor's push receiver against the delivery contract.
+    Conformance {
+        /// The receiver's URL.
+        #[arg(long)]
+        target: String,
+        /// The signing secret the receiver was configured with (whsec_…).
+        #[arg(long, env = "LADDERPOST_SECRET")]
+        secret: String,
     },
     /// Validate message files against the published schema and the domain rules.
     Validate {
@@ -58,6 +92,16 @@ enum BenchCommand {
         /// Documents to validate (default: fixtures/valid/*.xml).
         files: Vec<PathBuf>,
     },
+    /// Durable ingest over HTTP (acknowledged after fsync) beside
+    /// validation only, on an in-process server with a temporary store.
+    Ingest {
+        /// Seconds to measure each endpoint at each concurrency.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+        /// Concurrent senders, one measurement per value.
+        #[arg(long, value_delimiter = ',', default_values_t = [1, 16, 64])]
+        senders: Vec<usize>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -83,17 +127,39 @@ fn main() -> ExitCode {
             listen,
             data,
             max_body,
-        } => serve(ladderpost::server::Settings {
+            push_timeout,
+            retry_base,
+            retry_max,
+            dead_letter_after,
+        } => {
+            let seconds = |s: f64| std::time::Duration::from_secs_f64(s.max(0.001));
+            serve(ladderpost::server::Settings {
+                listen,
+                data,
+                max_body,
+                push: ladderpost::delivery::push::PushSettings {
+                    timeout: seconds(push_timeout),
+                    retry_base: seconds(retry_base),
+                    retry_max: seconds(retry_max),
+                    dead_after: seconds(dead_letter_after),
+                },
+            })
+        }
+        Command::Receive {
             listen,
-            data,
-            max_body,
-        }),
+            secret,
+            out,
+        } => receive(listen, &secret, &out),
+        Command::Conformance { target, secret } => conformance(&target, &secret),
         Command::Validate {
             schema_only,
             format,
             files,
         } => validate(schema_only, format, &files),
         Command::Bench(BenchCommand::Validate { seconds, files }) => bench_validate(seconds, files),
+        Command::Bench(BenchCommand::Ingest { seconds, senders }) => {
+            bench_ingest(seconds, &senders)
+        }
     }
 }
 
@@ -137,6 +203,144 @@ fn bench_validate(seconds: f64, mut files: Vec<PathBuf>) -> ExitCode {
                 );
             }
             ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("ladderpost: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn bench_ingest(seconds: f64, senders: &[usize]) -> ExitCode {
+    use ladderpost::bench::Endpoint;
+    if senders.is_empty() || senders.contains(&0) || !seconds.is_finite() || seconds <= 0.0 {
+        eprintln!("ladderpost: give a positive --seconds and senders of at least 1");
+        return ExitCode::from(2);
+    }
+    println!(
+        "in-process server on a temporary store, HTTP/1.1 keep-alive, unique valid Metingen; \
+         {seconds} s per row, {} cores",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    let duration = std::time::Duration::from_secs_f64(seconds);
+    let figures = match ladderpost::bench::ingest(senders, duration) {
+        Ok(figures) => figures,
+        Err(e) => {
+            eprintln!("ladderpost: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "{:>7}  {:<38} {:>10}  {:>8}  {:>8}",
+        "senders", "endpoint", "msgs/s", "p50 ms", "p99 ms"
+    );
+    for f in &figures {
+        let name = match f.endpoint {
+            Endpoint::Ingest => "POST /api/v1/berichten (durable)",
+            Endpoint::Validate => "POST /api/v1/berichten/_valideer",
+        };
+        println!(
+            "{:>7}  {:<38} {:>10.0}  {:>8.2}  {:>8.2}",
+            f.senders,
+            name,
+            f.per_second(),
+            ms(f.p50),
+            ms(f.p99)
+        );
+    }
+    for &n in senders {
+        let rate = |e: Endpoint| {
+            figures
+                .iter()
+                .find(|f| f.senders == n && f.endpoint == e)
+                .map_or(0.0, |f| f.per_second())
+        };
+        let ratio = rate(Endpoint::Ingest) / rate(Endpoint::Validate);
+        let verdict = if n == 64 {
+            if ratio >= 0.70 {
+                "  (target >= 70%: met)"
+            } else {
+                "  (target >= 70%: NOT met)"
+            }
+        } else {
+            ""
+        };
+        println!(
+            "durable / validate-only at {n} senders: {:.0}%{verdict}",
+            ratio * 100.0
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Runtime::new() {
+        Ok(r) => Some(r),
+        Err(e) => {
+            eprintln!("ladderpost: cannot start the runtime: {e}");
+            None
+        }
+    }
+}
+
+fn secret(s: &str) -> Option<ladderpost::delivery::signature::Secret> {
+    let parsed = ladderpost::delivery::signature::Secret::parse(s);
+    if parsed.is_none() {
+        eprintln!(
+            "ladderpost: --secret must be a signing secret as shown at registration (whsec_…)"
+        );
+    }
+    parsed
+}
+
+fn receive(listen: std::net::SocketAddr, secret_text: &str, out: &std::path::Path) -> ExitCode {
+    ladderpost::telemetry::init_logging();
+    let (Some(secret), Some(rt)) = (secret(secret_text), runtime()) else {
+        return ExitCode::from(2);
+    };
+    match rt.block_on(ladderpost::delivery::receiver::run(
+        listen,
+        secret,
+        out,
+        ladderpost::server::shutdown_signal(),
+    )) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ladderpost: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Exit 0 when every case passes, 1 when some fail, 2 when it cannot run.
+fn conformance(target: &str, secret_text: &str) -> ExitCode {
+    let (Some(secret), Some(rt)) = (secret(secret_text), runtime()) else {
+        return ExitCode::from(2);
+    };
+    match rt.block_on(ladderpost::delivery::conformance::run(target, &secret)) {
+        Ok(cases) => {
+            let mut failed = 0;
+            for c in &cases {
+                let status = c.status.map_or("no answer".to_string(), |s| s.to_string());
+                let verdict = if c.passed { "PASS" } else { "FAIL" };
+                println!(
+                    "{verdict}  {:<60} expected {}, got {status}",
+                    c.name, c.expected
+                );
+                if !c.passed {
+                    failed += 1;
+                    if !c.detail.is_empty() {
+                        println!("      {}", c.detail);
+                    }
+                }
+            }
+            println!("{} passed, {failed} failed", cases.len() - failed);
+            if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
         }
         Err(e) => {
             eprintln!("ladderpost: {e}");

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 use crate::api::{self, AppState};
+use crate::delivery::push::{Dispatcher, PushSettings};
+use crate::store::delivery::DeliveryStore;
 use crate::store::sled_store::SledStore;
 use crate::store::Store;
 use crate::telemetry::Metrics;
@@ -19,6 +21,8 @@ pub struct Settings {
     pub data: PathBuf,
     /// Largest message accepted, in bytes.
     pub max_body: usize,
+    /// Push delivery timing.
+    pub push: PushSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +46,21 @@ pub async fn run(
     settings: Settings,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    let bound = bind(settings).await?;
+    println!("listening on http://{}", bound.addr());
+    bound.serve(shutdown).await
+}
+
+/// The service with its store open and its socket bound, not yet serving.
+pub struct Bound {
+    listener: TcpListener,
+    addr: SocketAddr,
+    state: AppState,
+}
+
+/// Opens the store and binds the listening socket: the first half of
+/// [`run`], for callers (the benchmarks) that need the actual address.
+pub async fn bind(settings: Settings) -> Result<Bound, ServeError> {
     let data = settings.data.clone();
     let store = tokio::task::spawn_blocking(move || SledStore::open(&data))
         .await
@@ -53,9 +72,20 @@ pub async fn run(
             path: settings.data.clone(),
             why: e.to_string(),
         })?;
-    let store: Arc<dyn Store> = Arc::new(store);
+    let store = Arc::new(store);
+    let delivery: Arc<dyn DeliveryStore> = store.clone();
+    let store: Arc<dyn Store> = store;
+    let dispatcher =
+        Dispatcher::start(store.clone(), delivery.clone(), settings.push).map_err(|e| {
+            ServeError::Store {
+                path: settings.data.clone(),
+                why: e.to_string(),
+            }
+        })?;
     let state = AppState {
-        store: store.clone(),
+        store,
+        delivery,
+        dispatcher,
         metrics: Arc::new(Metrics::new()),
         max_body: settings.max_body,
     };
@@ -67,15 +97,44 @@ pub async fn run(
         })?;
     let addr = listener.local_addr().map_err(ServeError::Serve)?;
     tracing::info!(%addr, data = %settings.data.display(), "ladderpost serving");
-    println!("listening on http://{addr}");
-    axum::serve(listener, api::router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(ServeError::Serve)?;
-    tracing::info!("stopped accepting requests; closing the store");
-    // The last reference: dropping it drains the writer and flushes.
-    tokio::task::spawn_blocking(move || drop(store)).await.ok();
-    Ok(())
+    Ok(Bound {
+        listener,
+        addr,
+        state,
+    })
+}
+
+impl Bound {
+    /// The address actually bound (the port chosen for `:0`).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until `shutdown` resolves; in-flight requests are finished,
+    /// then the store's writer drains and the store is flushed.
+    pub async fn serve(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
+        let Bound {
+            listener, state, ..
+        } = self;
+        let store = state.store.clone();
+        let delivery = state.delivery.clone();
+        let dispatcher = state.dispatcher.clone();
+        axum::serve(listener, api::router(state))
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(ServeError::Serve)?;
+        tracing::info!("stopped accepting requests; finishing deliveries in flight");
+        dispatcher.shutdown().await;
+        drop(dispatcher);
+        drop(delivery);
+        tracing::info!("closing the store");
+        // The last references: dropping them drains the writer and flushes.
+        tokio::task::spawn_blocking(move || drop(store)).await.ok();
+        Ok(())
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -40,7 +40,12 @@ async fn xml_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<B
 }
 
 /// Runs the validation pipeline, counting rejections by code.
-fn check(state: &AppState, bytes: &[u8]) -> Result<(Document, Vec<Melding>), ApiError> {
+/// Returns the typed message, its warnings and where its root element
+/// stands in the bytes.
+fn check(
+    state: &AppState,
+    bytes: &[u8],
+) -> Result<(Document, Vec<Melding>, std::ops::Range<usize>), ApiError> {
     let refuse = |rejection: Rejection, id: Option<String>| {
         for e in &rejection.errors {
             state.metrics.rejected(e.code.as_str());
@@ -53,7 +58,9 @@ fn check(state: &AppState, bytes: &[u8]) -> Result<(Document, Vec<Melding>), Api
         .child("Envelop")
         .and_then(|e| e.child_value("BerichtId"))
         .map(str::to_string);
-    Document::from_valid(&tree).map_err(|errors| refuse(Rejection { errors }, id))
+    let (document, warnings) =
+        Document::from_valid(&tree).map_err(|errors| refuse(Rejection { errors }, id))?;
+    Ok((document, warnings, tree.root_span()))
 }
 
 fn xml(status: StatusCode, body: Vec<u8>) -> Response {
@@ -67,12 +74,13 @@ pub async fn ontvang(
     body: Body,
 ) -> Result<Response, ApiError> {
     let bytes = xml_body(&state, &headers, body).await?;
-    let (document, warnings) = check(&state, &bytes)?;
+    let (document, warnings, wortel) = check(&state, &bytes)?;
     let id = document.bericht_id().map(|b| b.as_str().to_string());
     let incoming = Incoming {
         raw: bytes.to_vec(),
         document,
         warnings,
+        wortel,
     };
     let outcome = state.store.accept(incoming).await.map_err(|e| {
         let e = ApiError::from(e).with_id(id.clone());
@@ -107,10 +115,10 @@ pub async fn valideer(
     body: Body,
 ) -> Result<Response, ApiError> {
     let bytes = xml_body(&state, &headers, body).await?;
-    let (document, warnings) = check(&state, &bytes)?;
+    let (document, warnings, wortel) = check(&state, &bytes)?;
     let id = document.bericht_id().map(|b| b.as_str().to_string());
     // The store's own check decides what may be sent in.
-    let soort = Draft::of(&document, &warnings)
+    let soort = Draft::of(&document, &warnings, wortel)
         .map_err(|e| ApiError::from(e).with_id(id.clone()))?
         .soort;
     let id = id.unwrap_or_default();

@@ -4,9 +4,11 @@
 //! Handlers never parse XML themselves (the validation pipeline does) and
 //! never touch the storage engine directly (only the [`Store`] trait).
 
+mod abonnementen;
 mod berichten;
 mod clienten;
 mod error;
+mod feed;
 mod health;
 pub mod replies;
 mod schema;
@@ -17,11 +19,13 @@ use std::time::Instant;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 
 pub use error::ApiError;
 
+use crate::delivery::push::Dispatcher;
+use crate::store::delivery::DeliveryStore;
 use crate::store::Store;
 use crate::telemetry::Metrics;
 
@@ -32,6 +36,8 @@ pub const XML: &str = "application/xml; charset=utf-8";
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    pub delivery: Arc<dyn DeliveryStore>,
+    pub dispatcher: Arc<Dispatcher>,
     pub metrics: Arc<Metrics>,
     /// Largest request body accepted, in bytes.
     pub max_body: usize,
@@ -44,6 +50,19 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/berichten/_valideer", post(berichten::valideer))
         .route("/api/v1/berichten/{id}", get(berichten::bericht))
         .route("/api/v1/clienten/{bsn}/metingen", get(clienten::metingen))
+        .route("/api/v1/feed", get(feed::feed))
+        .route(
+            "/api/v1/abonnementen",
+            post(abonnementen::registreer).get(abonnementen::lijst),
+        )
+        .route(
+            "/api/v1/abonnementen/{id}",
+            get(abonnementen::status).merge(delete(abonnementen::verwijder)),
+        )
+        .route(
+            "/api/v1/abonnementen/{id}/replay",
+            post(abonnementen::replay),
+        )
         .route("/api/v1/schema", get(schema::lijst))
         .route("/api/v1/schema/{file}", get(schema::bestand))
         .route("/health", get(health::health))

@@ -132,7 +132,7 @@ pub fn meetgeschiedenis(bsn: &str, peilmoment: Option<Moment>, versies: &[Versie
                 "    <lp:VervallenDoor>{door}</lp:VervallenDoor>\n"
             ));
         }
-        out.push_str(root_element(&v.stored.raw));
+        out.push_str(stored_root(v.stored));
         out.push_str("\n  </lp:Metingversie>\n");
     }
     out.push_str("</lp:Meetgeschiedenis>\n");
@@ -145,4 +145,43 @@ fn root_element(raw: &[u8]) -> &str {
     raw.get(span)
         .and_then(|r| std::str::from_utf8(r).ok())
         .unwrap_or("")
+}
+
+/// `Berichtenfeed`: the page's messages embedded as received.
+pub fn berichtenfeed(gemeente: &str, cursor: u64, items: &[crate::store::Stored]) -> Vec<u8> {
+    let mut out =
+        String::with_capacity(256 + items.iter().map(|s| s.raw.len() + 200).sum::<usize>());
+    out.push_str(DECLARATION);
+    // Prefixed for the same reason as the history: embedded messages keep
+    // their own namespaces.
+    out.push_str(&format!(
+        "<lp:Berichtenfeed xmlns:lp=\"{NS}\" versie=\"1.0\">\n  <lp:Gemeente>{gemeente}</lp:Gemeente>\n  <lp:Cursor>{cursor}</lp:Cursor>\n"
+    ));
+    for s in items {
+        let r = &s.record;
+        out.push_str(&format!(
+            "  <lp:Item>\n    <lp:Volgnummer>{}</lp:Volgnummer>\n    <lp:Soort>{}</lp:Soort>\n    <lp:Ontvangen>{}</lp:Ontvangen>\n",
+            r.volgnummer,
+            r.soort.as_str(),
+            r.ontvangen
+        ));
+        out.push_str(stored_root(s));
+        out.push_str("\n  </lp:Item>\n");
+    }
+    out.push_str("</lp:Berichtenfeed>\n");
+    out.into_bytes()
+}
+
+/// The root element of a stored message: from the span recorded at
+/// acceptance, or by reading it again for records without one.
+fn stored_root(s: &crate::store::Stored) -> &str {
+    let (start, end) = s.record.wortel;
+    match s
+        .raw
+        .get(start as usize..end as usize)
+        .and_then(|r| std::str::from_utf8(r).ok())
+    {
+        Some(root) if end > start => root,
+        _ => root_element(&s.raw),
+    }
 }

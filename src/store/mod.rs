@@ -13,7 +13,9 @@
 //!   withdrawals are new records, and history is derived from them
 //!   ([`crate::history`]).
 
+pub mod delivery;
 mod record;
+mod sled_delivery;
 pub mod sled_store;
 
 use std::future::Future;
@@ -32,6 +34,8 @@ pub struct Incoming {
     pub raw: Vec<u8>,
     pub document: Document,
     pub warnings: Vec<Melding>,
+    /// Where the root element stands in `raw`.
+    pub wortel: std::ops::Range<usize>,
 }
 
 /// What `accept` did.
@@ -92,4 +96,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// When the last message was accepted, if any.
     fn last_accepted(&self) -> Result<Option<Moment>, StoreError>;
+
+    /// Up to `limit` messages of one municipality with a sequence number
+    /// above `after`, in acceptance order. Reads only what it returns.
+    fn feed(&self, gemeente: &str, after: u64, limit: usize) -> Result<Vec<Stored>, StoreError>;
+
+    /// How many messages of one municipality come after `after`.
+    fn backlog(&self, gemeente: &str, after: u64) -> Result<u64, StoreError>;
+
+    /// The last accepted sequence number, changing as messages are
+    /// accepted: what long polls and push workers wait on.
+    fn changes(&self) -> tokio::sync::watch::Receiver<u64>;
 }

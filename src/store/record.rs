@@ -102,6 +102,10 @@ pub struct Record {
     /// For a Meting or Correctie: the measurement.
     pub meting: Option<MetingRij>,
     pub waarschuwingen: Vec<Waarschuwing>,
+    /// Byte range of the root element in the original: feeds and histories
+    /// embed the message without re-reading it.
+    #[serde(default)]
+    pub wortel: (u32, u32),
 }
 
 impl Record {
@@ -126,6 +130,7 @@ pub struct Receipt {
 
 /// The stored facts of an inbound message before it gets its number.
 pub struct Draft {
+    pub wortel: (u32, u32),
     pub bericht_id: String,
     pub soort: Soort,
     pub gemeente: String,
@@ -137,7 +142,11 @@ pub struct Draft {
 
 impl Draft {
     /// Only Meting, Correctie and Intrekking can be sent in.
-    pub fn of(document: &Document, warnings: &[Melding]) -> Result<Draft, StoreError> {
+    pub fn of(
+        document: &Document,
+        warnings: &[Melding],
+        wortel: std::ops::Range<usize>,
+    ) -> Result<Draft, StoreError> {
         let (soort, envelop, verwijst_naar, gegevens, bsn) = match document {
             Document::Meting(m) => (
                 Soort::Meting,
@@ -171,6 +180,10 @@ impl Draft {
             }
         };
         Ok(Draft {
+            wortel: (
+                u32::try_from(wortel.start).unwrap_or(0),
+                u32::try_from(wortel.end).unwrap_or(0),
+            ),
             bericht_id: envelop.bericht_id.as_str().to_string(),
             soort,
             gemeente: envelop.gemeente.as_str().to_string(),
@@ -192,6 +205,7 @@ impl Draft {
             verwijst_naar: self.verwijst_naar,
             meting: self.meting,
             waarschuwingen: self.waarschuwingen,
+            wortel: self.wortel,
         }
     }
 }

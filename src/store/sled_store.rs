@@ -1,12 +1,12 @@
 //! The embedded storage engine: sled, with group commit and a real fsync.
 //!
-//! One writer thread owns every write. It takes all requests queued while
-//! the previous group was being flushed, checks each in acceptance order
-//! (repeats, conflicts, references, also against earlier members of the
-//! same group), writes the whole group in one sled transaction, flushes
-//! sled and then `fdatasync`s sled's log file itself: sled 0.34's flush
-//! only uses `sync_file_range`, which survives a process crash but not a
-//! power loss (sled issue #1452). Only then are the group's
+//! One writer thread owns every write of messages. It takes all requests
+//! queued while the previous group was being flushed, checks each in
+//! acceptance order (repeats, conflicts, references, also against earlier
+//! members of the same group), writes the whole group as one atomic sled
+//! batch, flushes sled and then `fdatasync`s sled's log file itself: sled
+//! 0.34's flush only uses `sync_file_range`, which survives a process crash
+//! but not a power loss (sled issue #1452). Only then are the group's
 //! acknowledgements released. docs/storage.md describes the layout.
 
 use std::collections::HashMap;
@@ -16,9 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 
-use sled::transaction::{ConflictableTransactionError, TransactionError};
-use sled::Transactional;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 use super::record::{check_reference, Draft};
 use super::{Incoming, Outcome, Pending, Record, Store, StoreError, Stored};
@@ -27,49 +25,82 @@ use crate::time::Moment;
 
 /// sled stores values larger than a quarter segment outside its log, in
 /// files it never fsyncs. 8 MiB segments keep every value (at most the
-/// 1 MiB message limit) inside the fsynced log.
+/// 1 MiB message limit plus its record) inside the synced log.
 const SEGMENT_SIZE: usize = 8 * 1024 * 1024;
 /// Most messages one group commit takes.
 const MAX_GROUP: usize = 512;
 
-const TREE_BERICHTEN: &str = "berichten";
-const TREE_ORIGINEEL: &str = "origineel";
-const TREE_IDS: &str = "ids";
-const TREE_CLIENTEN: &str = "clienten";
-const TREE_GEMEENTEN: &str = "gemeenten";
-const TREE_META: &str = "meta";
-const KEY_LAST: &[u8] = b"laatste";
+/// Key prefixes in the `berichten` tree. One tree, so that a group is one
+/// atomic batch.
+const BERICHT: u8 = b'b';
+const ID: u8 = b'i';
+const CLIENT: u8 = b'c';
+const GEMEENTE: u8 = b'g';
+const LAATSTE: &[u8] = b"m";
 
 struct Job {
     incoming: Incoming,
     reply: oneshot::Sender<Result<Outcome, StoreError>>,
 }
 
+/// The database's trees.
 #[derive(Clone)]
-struct Trees {
-    db: sled::Db,
-    berichten: sled::Tree,
-    origineel: sled::Tree,
-    ids: sled::Tree,
-    clienten: sled::Tree,
-    gemeenten: sled::Tree,
-    meta: sled::Tree,
+pub(super) struct Trees {
+    pub db: sled::Db,
+    pub berichten: sled::Tree,
+    pub abonnementen: sled::Tree,
+    pub aflevering: sled::Tree,
+    pub dode_brieven: sled::Tree,
 }
 
 /// The sled engine. Dropping it stops the writer after the queued work.
 pub struct SledStore {
     trees: Trees,
+    log: Arc<File>,
     jobs: Option<mpsc::Sender<Job>>,
     writer: Option<JoinHandle<()>>,
     failed: Arc<AtomicBool>,
+    changes: watch::Receiver<u64>,
 }
 
 fn io(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
-fn seq_key(seq: u64) -> [u8; 8] {
-    seq.to_be_bytes()
+fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + parts.iter().map(|p| p.len()).sum::<usize>());
+    k.push(prefix);
+    for p in parts {
+        k.extend_from_slice(p);
+    }
+    k
+}
+
+/// A stored message's value: record length (u32 BE), record JSON, raw bytes.
+fn encode(record: &Record, raw: &[u8]) -> Result<Vec<u8>, StoreError> {
+    let json = serde_json::to_vec(record).map_err(io)?;
+    let len = u32::try_from(json.len()).map_err(io)?;
+    let mut v = Vec::with_capacity(4 + json.len() + raw.len());
+    v.extend_from_slice(&len.to_be_bytes());
+    v.extend_from_slice(&json);
+    v.extend_from_slice(raw);
+    Ok(v)
+}
+
+fn decode(value: &[u8]) -> Result<Stored, StoreError> {
+    let corrupt = || io("a stored message is unreadable");
+    let len = u32::from_be_bytes(
+        value
+            .get(..4)
+            .ok_or_else(corrupt)?
+            .try_into()
+            .map_err(|_| corrupt())?,
+    ) as usize;
+    let json = value.get(4..4 + len).ok_or_else(corrupt)?;
+    Ok(Stored {
+        record: serde_json::from_slice(json).map_err(io)?,
+        raw: value[4 + len..].to_vec(),
+    })
 }
 
 impl SledStore {
@@ -84,21 +115,21 @@ impl SledStore {
             .map_err(io)?;
         let tree = |name: &str| db.open_tree(name).map_err(io);
         let trees = Trees {
-            berichten: tree(TREE_BERICHTEN)?,
-            origineel: tree(TREE_ORIGINEEL)?,
-            ids: tree(TREE_IDS)?,
-            clienten: tree(TREE_CLIENTEN)?,
-            gemeenten: tree(TREE_GEMEENTEN)?,
-            meta: tree(TREE_META)?,
+            berichten: tree("berichten")?,
+            abonnementen: tree("abonnementen")?,
+            aflevering: tree("aflevering")?,
+            dode_brieven: tree("dode_brieven")?,
             db,
         };
         // Make the files sled created, and their directory entries, durable.
         trees.db.flush().map_err(io)?;
-        let log = File::options()
-            .read(true)
-            .write(true)
-            .open(dir.join("db"))
-            .map_err(io)?;
+        let log = Arc::new(
+            File::options()
+                .read(true)
+                .write(true)
+                .open(dir.join("db"))
+                .map_err(io)?,
+        );
         log.sync_all().map_err(io)?;
         File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
 
@@ -106,41 +137,57 @@ impl SledStore {
         let failed = Arc::new(AtomicBool::new(false));
         let writer = Writer {
             trees: trees.clone(),
-            log,
             dir: dir.to_path_buf(),
             failed: failed.clone(),
         };
+        let (last, _) = writer.last()?;
+        let (durable, changes) = watch::channel(last);
+        let (applied_tx, applied_rx) = mpsc::channel::<Applied>();
+        let (t, l, f) = (trees.clone(), log.clone(), failed.clone());
+        let syncer = std::thread::Builder::new()
+            .name("ladderpost-sync".into())
+            .spawn(move || syncer(t, l, f, applied_rx, durable))
+            .map_err(io)?;
         let handle = std::thread::Builder::new()
             .name("ladderpost-writer".into())
-            .spawn(move || writer.run(rx))
+            .spawn(move || {
+                writer.run(rx, applied_tx);
+                // The writer is done; the syncer drains and ends with it.
+                let _ = syncer.join();
+            })
             .map_err(io)?;
         Ok(SledStore {
             trees,
+            log,
             jobs: Some(tx),
             writer: Some(handle),
             failed,
+            changes,
         })
     }
 
-    fn record(&self, seq: &[u8]) -> Result<Option<Record>, StoreError> {
-        match self.trees.berichten.get(seq).map_err(io)? {
-            Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(io),
-            None => Ok(None),
-        }
+    pub(super) fn trees(&self) -> &Trees {
+        &self.trees
     }
 
-    fn stored(&self, seq: &[u8]) -> Result<Option<Stored>, StoreError> {
-        let Some(record) = self.record(seq)? else {
+    /// Makes everything written so far durable.
+    pub(super) fn sync(&self) -> Result<(), StoreError> {
+        self.trees.db.flush().map_err(io)?;
+        self.log.sync_data().map_err(io)
+    }
+
+    /// A stored message by sequence number, if it is durable: readers never
+    /// see a message that a crash could still take back (a feed reader
+    /// would otherwise keep a number that could later be another message).
+    fn by_seq(&self, seq: &[u8]) -> Result<Option<Stored>, StoreError> {
+        let n = seq.try_into().map(u64::from_be_bytes).unwrap_or(u64::MAX);
+        if n > *self.changes.borrow() {
             return Ok(None);
-        };
-        let raw = self
-            .trees
-            .origineel
-            .get(seq)
-            .map_err(io)?
-            .map(|v| v.to_vec())
-            .unwrap_or_default();
-        Ok(Some(Stored { record, raw }))
+        }
+        match self.trees.berichten.get(key(BERICHT, &[seq])).map_err(io)? {
+            Some(v) => decode(&v).map(Some),
+            None => Ok(None),
+        }
     }
 }
 
@@ -151,7 +198,7 @@ impl Drop for SledStore {
         if let Some(h) = self.writer.take() {
             let _ = h.join();
         }
-        let _ = self.trees.db.flush();
+        let _ = self.sync();
     }
 }
 
@@ -177,17 +224,26 @@ impl Store for SledStore {
     }
 
     fn message(&self, bericht_id: &str) -> Result<Option<Stored>, StoreError> {
-        match self.trees.ids.get(bericht_id.as_bytes()).map_err(io)? {
-            Some(seq) => self.stored(&seq),
+        match self
+            .trees
+            .berichten
+            .get(key(ID, &[bericht_id.as_bytes()]))
+            .map_err(io)?
+        {
+            Some(seq) => self.by_seq(&seq),
             None => Ok(None),
         }
     }
 
     fn client(&self, bsn: &str) -> Result<Vec<Stored>, StoreError> {
         let mut out = Vec::new();
-        for item in self.trees.clienten.scan_prefix(bsn.as_bytes()) {
-            let (key, _) = item.map_err(io)?;
-            if let Some(s) = self.stored(&key[bsn.len()..])? {
+        for item in self
+            .trees
+            .berichten
+            .scan_prefix(key(CLIENT, &[bsn.as_bytes()]))
+        {
+            let (k, _) = item.map_err(io)?;
+            if let Some(s) = self.by_seq(&k[1 + bsn.len()..])? {
                 out.push(s);
             }
         }
@@ -195,7 +251,7 @@ impl Store for SledStore {
     }
 
     fn count(&self) -> Result<u64, StoreError> {
-        Ok(self.trees.berichten.len() as u64)
+        Ok(*self.changes.borrow())
     }
 
     fn ready(&self) -> Result<(), StoreError> {
@@ -204,24 +260,64 @@ impl Store for SledStore {
                 "a write to disk failed; restart the service".into(),
             ));
         }
-        self.trees.meta.get(KEY_LAST).map_err(io)?;
+        self.trees.berichten.get(LAATSTE).map_err(io)?;
         Ok(())
     }
 
     fn last_accepted(&self) -> Result<Option<Moment>, StoreError> {
-        match self.trees.berichten.last().map_err(io)? {
-            Some((_, v)) => Ok(Some(
-                serde_json::from_slice::<Record>(&v).map_err(io)?.ontvangen,
-            )),
-            None => Ok(None),
+        let last = *self.changes.borrow();
+        if last == 0 {
+            return Ok(None);
         }
+        Ok(self
+            .by_seq(&last.to_be_bytes())?
+            .map(|s| s.record.ontvangen))
+    }
+
+    fn feed(&self, gemeente: &str, after: u64, limit: usize) -> Result<Vec<Stored>, StoreError> {
+        let from = key(
+            GEMEENTE,
+            &[gemeente.as_bytes(), &after.saturating_add(1).to_be_bytes()],
+        );
+        let to = key(GEMEENTE, &[gemeente.as_bytes(), &u64::MAX.to_be_bytes()]);
+        let durable = *self.changes.borrow();
+        let mut out = Vec::with_capacity(limit.min(1024));
+        for item in self.trees.berichten.range(from..=to).take(limit) {
+            let (k, _) = item.map_err(io)?;
+            match self.by_seq(&k[1 + gemeente.len()..])? {
+                Some(s) if s.record.volgnummer <= durable => out.push(s),
+                // Later ones are not durable yet: stop, keeping the order.
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    fn backlog(&self, gemeente: &str, after: u64) -> Result<u64, StoreError> {
+        let from = key(
+            GEMEENTE,
+            &[gemeente.as_bytes(), &after.saturating_add(1).to_be_bytes()],
+        );
+
+        // Only durable messages count.
+        let to = key(
+            GEMEENTE,
+            &[gemeente.as_bytes(), &self.changes.borrow().to_be_bytes()],
+        );
+        if to < from {
+            return Ok(0);
+        }
+        Ok(self.trees.berichten.range(from..=to).count() as u64)
+    }
+
+    fn changes(&self) -> watch::Receiver<u64> {
+        self.changes.clone()
     }
 }
 
 /// The single writer.
 struct Writer {
     trees: Trees,
-    log: File,
     dir: PathBuf,
     failed: Arc<AtomicBool>,
 }
@@ -229,11 +325,13 @@ struct Writer {
 /// A group member's fate before the group is written.
 enum Plan {
     Done(Result<Outcome, StoreError>),
-    Insert(Box<Record>, Vec<u8>),
+    Insert(Box<Record>),
 }
 
 impl Writer {
-    fn run(self, jobs: mpsc::Receiver<Job>) {
+    /// Plans and applies groups, handing each to the syncer; the next group
+    /// is prepared while the previous one is being made durable.
+    fn run(self, jobs: mpsc::Receiver<Job>, synced: mpsc::Sender<Applied>) {
         while let Ok(first) = jobs.recv() {
             let mut group = vec![first];
             while group.len() < MAX_GROUP {
@@ -242,24 +340,40 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            let results = match self.commit(&group) {
-                Ok(results) => results,
+            let applied = if self.failed.load(Ordering::SeqCst) {
+                Err(StoreError::Unavailable(
+                    "an earlier write to disk failed".into(),
+                ))
+            } else {
+                self.commit(&group)
+            };
+            let replies = group.into_iter().map(|j| j.reply).collect();
+            let msg = match applied {
+                Ok((results, last, wrote)) => Applied {
+                    replies,
+                    results: Ok(results),
+                    last,
+                    wrote,
+                },
                 Err(e) => {
-                    // What sled holds in memory may not be on disk; refuse
-                    // further writes rather than acknowledge on top of it.
                     tracing::error!(error = %e, dir = %self.dir.display(), "write to the store failed");
                     self.failed.store(true, Ordering::SeqCst);
-                    group.iter().map(|_| Err(e.clone())).collect()
+                    Applied {
+                        replies,
+                        results: Err(e),
+                        last: 0,
+                        wrote: false,
+                    }
                 }
             };
-            for (job, result) in group.into_iter().zip(results) {
-                let _ = job.reply.send(result);
+            if synced.send(msg).is_err() {
+                return;
             }
         }
     }
 
     fn last(&self) -> Result<(u64, Moment), StoreError> {
-        Ok(match self.trees.meta.get(KEY_LAST).map_err(io)? {
+        Ok(match self.trees.berichten.get(LAATSTE).map_err(io)? {
             Some(v) if v.len() == 16 => {
                 let (a, b) = v.split_at(8);
                 (
@@ -271,45 +385,62 @@ impl Writer {
         })
     }
 
-    fn stored_by_id(&self, id: &str) -> Result<Option<(Record, Vec<u8>)>, StoreError> {
-        let Some(seq) = self.trees.ids.get(id.as_bytes()).map_err(io)? else {
+    fn stored_by_id(&self, id: &str) -> Result<Option<Stored>, StoreError> {
+        let Some(seq) = self
+            .trees
+            .berichten
+            .get(key(ID, &[id.as_bytes()]))
+            .map_err(io)?
+        else {
             return Ok(None);
         };
-        let record: Record = match self.trees.berichten.get(&seq).map_err(io)? {
-            Some(v) => serde_json::from_slice(&v).map_err(io)?,
-            None => return Ok(None),
-        };
-        let raw = self
+        match self
             .trees
-            .origineel
-            .get(&seq)
+            .berichten
+            .get(key(BERICHT, &[&seq]))
             .map_err(io)?
-            .map(|v| v.to_vec())
-            .unwrap_or_default();
-        Ok(Some((record, raw)))
+        {
+            Some(v) => decode(&v).map(Some),
+            None => Ok(None),
+        }
     }
 
     fn client_records(&self, bsn: &str) -> Result<Vec<Record>, StoreError> {
         let mut out = Vec::new();
-        for item in self.trees.clienten.scan_prefix(bsn.as_bytes()) {
-            let (key, _) = item.map_err(io)?;
-            if let Some(v) = self.trees.berichten.get(&key[bsn.len()..]).map_err(io)? {
-                out.push(serde_json::from_slice(&v).map_err(io)?);
+        for item in self
+            .trees
+            .berichten
+            .scan_prefix(key(CLIENT, &[bsn.as_bytes()]))
+        {
+            let (k, _) = item.map_err(io)?;
+            if let Some(v) = self
+                .trees
+                .berichten
+                .get(key(BERICHT, &[&k[1 + bsn.len()..]]))
+                .map_err(io)?
+            {
+                out.push(decode(&v)?.record);
             }
         }
         Ok(out)
     }
 
-    /// Decides, writes and makes durable one group. `Err` only when the
-    /// store itself failed.
-    fn commit(&self, group: &[Job]) -> Result<Vec<Result<Outcome, StoreError>>, StoreError> {
+    /// Decides, writes and makes durable one group; returns each member's
+    /// outcome and the last sequence number. `Err` only when the store
+    /// itself failed.
+    fn commit(&self, group: &[Job]) -> Result<(Outcomes, u64, bool), StoreError> {
         let (mut seq, mut moment) = self.last()?;
-        // Members of this group already planned, by id.
-        let mut planned: HashMap<String, (Record, Vec<u8>)> = HashMap::new();
+        // Members of this group already planned, by id: (record, raw).
+        let mut planned: HashMap<String, (Record, &[u8])> = HashMap::new();
         let mut plans = Vec::with_capacity(group.len());
+        let mut batch = sled::Batch::default();
         for job in group {
             let incoming = &job.incoming;
-            let draft = match Draft::of(&incoming.document, &incoming.warnings) {
+            let draft = match Draft::of(
+                &incoming.document,
+                &incoming.warnings,
+                incoming.wortel.clone(),
+            ) {
                 Ok(d) => d,
                 Err(e) => {
                     plans.push(Plan::Done(Err(e)));
@@ -317,8 +448,10 @@ impl Writer {
                 }
             };
             let earlier = match planned.get(&draft.bericht_id) {
-                Some((r, raw)) => Some((r.clone(), raw.clone())),
-                None => self.stored_by_id(&draft.bericht_id)?,
+                Some((r, raw)) => Some((r.clone(), raw.to_vec())),
+                None => self
+                    .stored_by_id(&draft.bericht_id)?
+                    .map(|s| (s.record, s.raw)),
             };
             if let Some((record, raw)) = earlier {
                 plans.push(Plan::Done(if raw == incoming.raw {
@@ -337,7 +470,7 @@ impl Writer {
             if let Some(target_id) = &draft.verwijst_naar {
                 let target = match planned.get(target_id) {
                     Some((r, _)) => Some(r.clone()),
-                    None => self.stored_by_id(target_id)?.map(|(r, _)| r),
+                    None => self.stored_by_id(target_id)?.map(|s| s.record),
                 };
                 let mut client = self.client_records(&draft.bsn)?;
                 client.extend(
@@ -355,64 +488,87 @@ impl Writer {
             // Received-at times increase strictly with the sequence numbers.
             moment = Moment::now().max(moment.next());
             let record = draft.into_record(seq, moment);
-            planned.insert(
-                record.bericht_id.clone(),
-                (record.clone(), incoming.raw.clone()),
-            );
-            plans.push(Plan::Insert(Box::new(record), incoming.raw.clone()));
+            let s = seq.to_be_bytes();
+            batch.insert(key(BERICHT, &[&s]), encode(&record, &incoming.raw)?);
+            batch.insert(key(ID, &[record.bericht_id.as_bytes()]), &s);
+            batch.insert(key(CLIENT, &[record.bsn.as_bytes(), &s]), &[]);
+            batch.insert(key(GEMEENTE, &[record.gemeente.as_bytes(), &s]), &[]);
+            planned.insert(record.bericht_id.clone(), (record.clone(), &incoming.raw));
+            plans.push(Plan::Insert(Box::new(record)));
         }
 
-        let inserts: Vec<(&Box<Record>, &Vec<u8>)> = plans
-            .iter()
-            .filter_map(|p| match p {
-                Plan::Insert(r, raw) => Some((r, raw)),
-                Plan::Done(_) => None,
-            })
-            .collect();
-        if !inserts.is_empty() {
-            let encoded: Vec<Vec<u8>> = inserts
-                .iter()
-                .map(|(r, _)| serde_json::to_vec(r))
-                .collect::<Result<_, _>>()
-                .map_err(io)?;
+        let wrote = plans.iter().any(|p| matches!(p, Plan::Insert(_)));
+        if wrote {
             let mut last = Vec::with_capacity(16);
             last.extend_from_slice(&seq.to_be_bytes());
             last.extend_from_slice(&moment.0.to_be_bytes());
-            let t = &self.trees;
-            (
-                &t.berichten,
-                &t.origineel,
-                &t.ids,
-                &t.clienten,
-                &t.gemeenten,
-                &t.meta,
-            )
-                .transaction(|(berichten, origineel, ids, clienten, gemeenten, meta)| {
-                    for ((record, raw), json) in inserts.iter().zip(&encoded) {
-                        let key = seq_key(record.volgnummer);
-                        berichten.insert(&key, json.as_slice())?;
-                        origineel.insert(&key, raw.as_slice())?;
-                        ids.insert(record.bericht_id.as_bytes(), &key)?;
-                        let mut ck = record.bsn.as_bytes().to_vec();
-                        ck.extend_from_slice(&key);
-                        clienten.insert(ck, &[])?;
-                        let mut gk = record.gemeente.as_bytes().to_vec();
-                        gk.extend_from_slice(&key);
-                        gemeenten.insert(gk, &[])?;
-                    }
-                    meta.insert(KEY_LAST, last.as_slice())?;
-                    Ok::<(), ConflictableTransactionError<()>>(())
-                })
-                .map_err(|e: TransactionError<()>| io(format!("{e:?}")))?;
-            self.trees.db.flush().map_err(io)?;
-            self.log.sync_data().map_err(io)?;
+            batch.insert(LAATSTE, last);
+            // One tree, one batch: the whole group or nothing after a crash.
+            self.trees.berichten.apply_batch(batch).map_err(io)?;
         }
-        Ok(plans
+        let results = plans
             .into_iter()
             .map(|p| match p {
                 Plan::Done(result) => result,
-                Plan::Insert(record, _) => Ok(Outcome::Accepted(record.receipt())),
+                Plan::Insert(record) => Ok(Outcome::Accepted(record.receipt())),
             })
-            .collect())
+            .collect();
+        Ok((results, seq, wrote))
+    }
+}
+
+/// Each group member's answer.
+type Outcomes = Vec<Result<Outcome, StoreError>>;
+
+/// A group applied in memory, waiting to be made durable.
+struct Applied {
+    replies: Vec<oneshot::Sender<Result<Outcome, StoreError>>>,
+    results: Result<Outcomes, StoreError>,
+    last: u64,
+    wrote: bool,
+}
+
+/// Makes applied groups durable — one flush and `fdatasync` for all that
+/// are waiting — and only then answers them and moves the durable
+/// watermark that readers see.
+fn syncer(
+    trees: Trees,
+    log: Arc<File>,
+    failed: Arc<AtomicBool>,
+    groups: mpsc::Receiver<Applied>,
+    durable: watch::Sender<u64>,
+) {
+    while let Ok(first) = groups.recv() {
+        let mut batch = vec![first];
+        while let Ok(more) = groups.try_recv() {
+            batch.push(more);
+        }
+        let synced = if batch.iter().any(|a| a.wrote) {
+            trees
+                .db
+                .flush()
+                .map_err(io)
+                .and_then(|_| log.sync_data().map_err(io))
+        } else {
+            Ok(())
+        };
+        if let Err(e) = &synced {
+            tracing::error!(error = %e, "syncing the store failed");
+            failed.store(true, Ordering::SeqCst);
+        }
+        let last = batch.iter().filter(|a| a.wrote).map(|a| a.last).max();
+        if let (Ok(()), Some(last)) = (&synced, last) {
+            durable.send_replace(last);
+        }
+        for applied in batch {
+            let results: Vec<Result<Outcome, StoreError>> = match (&synced, applied.results) {
+                (Ok(()), Ok(results)) => results,
+                (Err(e), _) => applied.replies.iter().map(|_| Err(e.clone())).collect(),
+                (_, Err(e)) => applied.replies.iter().map(|_| Err(e.clone())).collect(),
+            };
+            for (reply, result) in applied.replies.into_iter().zip(results) {
+                let _ = reply.send(result);
+            }
+        }
     }
 }

@@ -1,0 +1,85 @@
+//! `GET /api/v1/feed`: one municipality's accepted messages in acceptance
+//! order, page by page, with long polling.
+
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::{blocking, replies, ApiError, AppState, XML};
+use crate::domain::Gemeentecode;
+
+/// Most items on one page, and the longest long poll.
+pub const MAX_LIMIT: usize = 1000;
+pub const MAX_WACHT: u64 = 60;
+
+#[derive(Deserialize)]
+pub struct Params {
+    gemeente: Option<String>,
+    na: Option<String>,
+    limit: Option<String>,
+    wacht: Option<String>,
+}
+
+fn number<T: std::str::FromStr>(
+    value: Option<&str>,
+    name: &str,
+    default: T,
+) -> Result<T, ApiError> {
+    match value {
+        None => Ok(default),
+        Some(v) => v
+            .parse()
+            .map_err(|_| ApiError::parameter(format!("{name} must be a whole number"))),
+    }
+}
+
+/// `gemeente` (required), `na` (cursor: the last Volgnummer seen, default
+/// 0), `limit` (1-1000, default 100), `wacht` (seconds to wait for new
+/// messages when there are none, 0-60, default 0).
+pub async fn feed(
+    State(state): State<AppState>,
+    Query(p): Query<Params>,
+) -> Result<Response, ApiError> {
+    let gemeente = p
+        .gemeente
+        .as_deref()
+        .ok_or_else(|| ApiError::parameter("gemeente (a CBS code) is required"))?;
+    let gemeente = Gemeentecode::parse(gemeente)
+        .map_err(|_| ApiError::parameter("gemeente must be a CBS code of four digits"))?;
+    let na: u64 = number(p.na.as_deref(), "na", 0)?;
+    let limit: usize = number(p.limit.as_deref(), "limit", 100)?;
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::parameter(format!(
+            "limit must be 1 to {MAX_LIMIT}"
+        )));
+    }
+    let wacht: u64 = number(p.wacht.as_deref(), "wacht", 0)?;
+    if wacht > MAX_WACHT {
+        return Err(ApiError::parameter(format!(
+            "wacht must be 0 to {MAX_WACHT} seconds"
+        )));
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(wacht);
+    // Subscribe before reading, so nothing accepted in between is missed.
+    let mut changes = state.store.changes();
+    let items = loop {
+        changes.borrow_and_update();
+        let store = state.store.clone();
+        let code = gemeente.as_str().to_string();
+        let items = blocking(move || store.feed(&code, na, limit)).await?;
+        if !items.is_empty() || wacht == 0 {
+            break items;
+        }
+        match tokio::time::timeout_at(deadline, changes.changed()).await {
+            Ok(Ok(())) => continue,
+            // Deadline, or the store is closing: answer with what there is.
+            _ => break items,
+        }
+    };
+    let cursor = items.last().map_or(na, |s| s.record.volgnummer);
+    let body = replies::berichtenfeed(gemeente.as_str(), cursor, &items);
+    Ok((StatusCode::OK, [(header::CONTENT_TYPE, XML)], body).into_response())
+}

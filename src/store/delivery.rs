@@ -1,0 +1,71 @@
+//! What push delivery keeps: subscriptions, each subscription's delivery
+//! state, and its dead letters. Behind its own trait, beside [`Store`]
+//! (crate::store::Store), so an engine implements both.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Soort, StoreError};
+use crate::time::Moment;
+
+/// A receiver a back-office registered (*abonnement*).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Abonnement {
+    pub id: String,
+    pub url: String,
+    pub gemeente: String,
+    /// The kinds of message delivered; all three when registered empty.
+    pub soorten: Vec<Soort>,
+    /// The signing secret (`whsec_…`). Stored, because every delivery is
+    /// signed with it; shown only once, at registration.
+    pub secret: String,
+    pub aangemaakt: Moment,
+}
+
+/// Where a subscription's delivery stands.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Afleverstand {
+    /// Every message up to this sequence number has been delivered (or
+    /// dead-lettered, or was not for this subscription).
+    pub cursor: u64,
+    pub laatste_succes: Option<Moment>,
+    pub laatste_fout: Option<Fout>,
+    /// Failed attempts at the message after the cursor, and since when.
+    pub pogingen: u32,
+    pub eerste_poging: Option<Moment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fout {
+    pub tijdstip: Moment,
+    pub volgnummer: u64,
+    pub omschrijving: String,
+}
+
+/// A message given up on after the retry window; replayable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DodeBrief {
+    pub volgnummer: u64,
+    pub bericht_id: String,
+    pub sinds: Moment,
+    pub pogingen: u32,
+    pub fout: String,
+}
+
+/// Persistence for push delivery.
+pub trait DeliveryStore: Send + Sync + 'static {
+    /// Stores a new subscription durably.
+    fn add_subscription(&self, abonnement: &Abonnement) -> Result<(), StoreError>;
+    fn subscriptions(&self) -> Result<Vec<Abonnement>, StoreError>;
+    fn subscription(&self, id: &str) -> Result<Option<Abonnement>, StoreError>;
+    /// Ends a subscription with its state and dead letters (configuration,
+    /// not messages: nothing accepted is touched). `false` if unknown.
+    fn remove_subscription(&self, id: &str) -> Result<bool, StoreError>;
+    fn delivery_state(&self, id: &str) -> Result<Afleverstand, StoreError>;
+    /// Saves delivery progress. Not synced on every call: after a crash a
+    /// receiver may get a message again (at least once), never skip one.
+    fn save_delivery_state(&self, id: &str, stand: &Afleverstand) -> Result<(), StoreError>;
+    fn add_dead_letter(&self, id: &str, brief: &DodeBrief) -> Result<(), StoreError>;
+    fn dead_letters(&self, id: &str) -> Result<Vec<DodeBrief>, StoreError>;
+    /// Drops dead letters from `volgnummer` on (they are being replayed).
+    fn clear_dead_letters(&self, id: &str, from: u64) -> Result<(), StoreError>;
+}
