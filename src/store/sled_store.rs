@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, RwLock};
 use std::thread::JoinHandle;
 
 use tokio::sync::{oneshot, watch};
@@ -30,13 +30,43 @@ const SEGMENT_SIZE: usize = 8 * 1024 * 1024;
 /// Most messages one group commit takes.
 const MAX_GROUP: usize = 512;
 
-/// Key prefixes in the `berichten` tree. One tree, so that a group is one
-/// atomic batch.
+/// Keys in the `berichten` tree: `b` + volgnummer (u64 big-endian) for each
+/// message. One write per message — sled's per-write cost is what limits
+/// throughput (docs/performance.md) — and each write is atomic by itself.
+/// The last number is the last key; the lookups by id, client and
+/// municipality are an in-memory [`Index`], rebuilt from the records when
+/// the store opens.
 const BERICHT: u8 = b'b';
-const ID: u8 = b'i';
-const CLIENT: u8 = b'c';
-const GEMEENTE: u8 = b'g';
-const LAATSTE: &[u8] = b"m";
+
+/// Sequence numbers by message id, by client and by municipality.
+#[derive(Default)]
+struct Index {
+    ids: HashMap<String, u64>,
+    clients: HashMap<String, Vec<u64>>,
+    gemeenten: HashMap<String, Vec<u64>>,
+}
+
+impl Index {
+    fn add(&mut self, record: &Record) {
+        let n = record.volgnummer;
+        self.ids.insert(record.bericht_id.clone(), n);
+        self.clients.entry(record.bsn.clone()).or_default().push(n);
+        self.gemeenten
+            .entry(record.gemeente.clone())
+            .or_default()
+            .push(n);
+    }
+
+    /// Reads every record (not the originals) to rebuild the index.
+    fn load(tree: &sled::Tree) -> Result<Index, StoreError> {
+        let mut index = Index::default();
+        for item in tree.scan_prefix([BERICHT]) {
+            let (_, v) = item.map_err(io)?;
+            index.add(&decode_record(&v)?);
+        }
+        Ok(index)
+    }
+}
 
 struct Job {
     incoming: Incoming,
@@ -61,6 +91,7 @@ pub struct SledStore {
     writer: Option<JoinHandle<()>>,
     failed: Arc<AtomicBool>,
     changes: watch::Receiver<u64>,
+    index: Arc<RwLock<Index>>,
 }
 
 fn io(e: impl std::fmt::Display) -> StoreError {
@@ -85,6 +116,22 @@ fn encode(record: &Record, raw: &[u8]) -> Result<Vec<u8>, StoreError> {
     v.extend_from_slice(&json);
     v.extend_from_slice(raw);
     Ok(v)
+}
+
+fn record_len(value: &[u8]) -> Result<usize, StoreError> {
+    let head: [u8; 4] = value
+        .get(..4)
+        .and_then(|h| h.try_into().ok())
+        .ok_or_else(|| io("a stored message is unreadable"))?;
+    Ok(u32::from_be_bytes(head) as usize)
+}
+
+fn decode_record(value: &[u8]) -> Result<Record, StoreError> {
+    let len = record_len(value)?;
+    let json = value
+        .get(4..4 + len)
+        .ok_or_else(|| io("a stored message is unreadable"))?;
+    serde_json::from_slice(json).map_err(io)
 }
 
 fn decode(value: &[u8]) -> Result<Stored, StoreError> {
@@ -133,10 +180,12 @@ impl SledStore {
         log.sync_all().map_err(io)?;
         File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
 
+        let index = Arc::new(RwLock::new(Index::load(&trees.berichten)?));
         let (tx, rx) = mpsc::channel::<Job>();
         let failed = Arc::new(AtomicBool::new(false));
         let writer = Writer {
             trees: trees.clone(),
+            index: index.clone(),
             dir: dir.to_path_buf(),
             failed: failed.clone(),
         };
@@ -163,7 +212,16 @@ impl SledStore {
             writer: Some(handle),
             failed,
             changes,
+            index,
         })
+    }
+
+    fn index(&self) -> std::sync::RwLockReadGuard<'_, Index> {
+        self.index.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn by_number(&self, n: u64) -> Result<Option<Stored>, StoreError> {
+        self.by_seq(&n.to_be_bytes())
     }
 
     pub(super) fn trees(&self) -> &Trees {
@@ -224,26 +282,18 @@ impl Store for SledStore {
     }
 
     fn message(&self, bericht_id: &str) -> Result<Option<Stored>, StoreError> {
-        match self
-            .trees
-            .berichten
-            .get(key(ID, &[bericht_id.as_bytes()]))
-            .map_err(io)?
-        {
-            Some(seq) => self.by_seq(&seq),
+        let n = self.index().ids.get(bericht_id).copied();
+        match n {
+            Some(n) => self.by_number(n),
             None => Ok(None),
         }
     }
 
     fn client(&self, bsn: &str) -> Result<Vec<Stored>, StoreError> {
-        let mut out = Vec::new();
-        for item in self
-            .trees
-            .berichten
-            .scan_prefix(key(CLIENT, &[bsn.as_bytes()]))
-        {
-            let (k, _) = item.map_err(io)?;
-            if let Some(s) = self.by_seq(&k[1 + bsn.len()..])? {
+        let numbers = self.index().clients.get(bsn).cloned().unwrap_or_default();
+        let mut out = Vec::with_capacity(numbers.len());
+        for n in numbers {
+            if let Some(s) = self.by_number(n)? {
                 out.push(s);
             }
         }
@@ -260,7 +310,7 @@ impl Store for SledStore {
                 "a write to disk failed; restart the service".into(),
             ));
         }
-        self.trees.berichten.get(LAATSTE).map_err(io)?;
+        self.trees.berichten.first().map_err(io)?;
         Ok(())
     }
 
@@ -275,39 +325,37 @@ impl Store for SledStore {
     }
 
     fn feed(&self, gemeente: &str, after: u64, limit: usize) -> Result<Vec<Stored>, StoreError> {
-        let from = key(
-            GEMEENTE,
-            &[gemeente.as_bytes(), &after.saturating_add(1).to_be_bytes()],
-        );
-        let to = key(GEMEENTE, &[gemeente.as_bytes(), &u64::MAX.to_be_bytes()]);
         let durable = *self.changes.borrow();
-        let mut out = Vec::with_capacity(limit.min(1024));
-        for item in self.trees.berichten.range(from..=to).take(limit) {
-            let (k, _) = item.map_err(io)?;
-            match self.by_seq(&k[1 + gemeente.len()..])? {
-                Some(s) if s.record.volgnummer <= durable => out.push(s),
-                // Later ones are not durable yet: stop, keeping the order.
-                _ => break,
+        let numbers: Vec<u64> = {
+            let index = self.index();
+            let Some(all) = index.gemeenten.get(gemeente) else {
+                return Ok(Vec::new());
+            };
+            let from = all.partition_point(|&n| n <= after);
+            all[from..]
+                .iter()
+                .copied()
+                .take_while(|&n| n <= durable)
+                .take(limit)
+                .collect()
+        };
+        let mut out = Vec::with_capacity(numbers.len());
+        for n in numbers {
+            match self.by_number(n)? {
+                Some(s) => out.push(s),
+                None => break,
             }
         }
         Ok(out)
     }
 
     fn backlog(&self, gemeente: &str, after: u64) -> Result<u64, StoreError> {
-        let from = key(
-            GEMEENTE,
-            &[gemeente.as_bytes(), &after.saturating_add(1).to_be_bytes()],
-        );
-
-        // Only durable messages count.
-        let to = key(
-            GEMEENTE,
-            &[gemeente.as_bytes(), &self.changes.borrow().to_be_bytes()],
-        );
-        if to < from {
-            return Ok(0);
-        }
-        Ok(self.trees.berichten.range(from..=to).count() as u64)
+        let durable = *self.changes.borrow();
+        let index = self.index();
+        Ok(index.gemeenten.get(gemeente).map_or(0, |all| {
+            (all.partition_point(|&n| n <= durable))
+                .saturating_sub(all.partition_point(|&n| n <= after)) as u64
+        }))
     }
 
     fn changes(&self) -> watch::Receiver<u64> {
@@ -318,6 +366,7 @@ impl Store for SledStore {
 /// The single writer.
 struct Writer {
     trees: Trees,
+    index: Arc<RwLock<Index>>,
     dir: PathBuf,
     failed: Arc<AtomicBool>,
 }
@@ -372,32 +421,28 @@ impl Writer {
         }
     }
 
+    /// The last stored number and received-at moment.
     fn last(&self) -> Result<(u64, Moment), StoreError> {
-        Ok(match self.trees.berichten.get(LAATSTE).map_err(io)? {
-            Some(v) if v.len() == 16 => {
-                let (a, b) = v.split_at(8);
-                (
-                    u64::from_be_bytes(a.try_into().unwrap_or_default()),
-                    Moment(i64::from_be_bytes(b.try_into().unwrap_or_default())),
-                )
-            }
-            _ => (0, Moment(0)),
-        })
+        Ok(
+            match self.trees.berichten.scan_prefix([BERICHT]).next_back() {
+                Some(item) => {
+                    let record = decode_record(&item.map_err(io)?.1)?;
+                    (record.volgnummer, record.ontvangen)
+                }
+                None => (0, Moment(0)),
+            },
+        )
     }
 
-    fn stored_by_id(&self, id: &str) -> Result<Option<Stored>, StoreError> {
-        let Some(seq) = self
-            .trees
-            .berichten
-            .get(key(ID, &[id.as_bytes()]))
-            .map_err(io)?
-        else {
-            return Ok(None);
-        };
+    fn index(&self) -> std::sync::RwLockReadGuard<'_, Index> {
+        self.index.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn get(&self, n: u64) -> Result<Option<Stored>, StoreError> {
         match self
             .trees
             .berichten
-            .get(key(BERICHT, &[&seq]))
+            .get(key(BERICHT, &[&n.to_be_bytes()]))
             .map_err(io)?
         {
             Some(v) => decode(&v).map(Some),
@@ -405,21 +450,20 @@ impl Writer {
         }
     }
 
+    fn stored_by_id(&self, id: &str) -> Result<Option<Stored>, StoreError> {
+        let n = self.index().ids.get(id).copied();
+        match n {
+            Some(n) => self.get(n),
+            None => Ok(None),
+        }
+    }
+
     fn client_records(&self, bsn: &str) -> Result<Vec<Record>, StoreError> {
-        let mut out = Vec::new();
-        for item in self
-            .trees
-            .berichten
-            .scan_prefix(key(CLIENT, &[bsn.as_bytes()]))
-        {
-            let (k, _) = item.map_err(io)?;
-            if let Some(v) = self
-                .trees
-                .berichten
-                .get(key(BERICHT, &[&k[1 + bsn.len()..]]))
-                .map_err(io)?
-            {
-                out.push(decode(&v)?.record);
+        let numbers = self.index().clients.get(bsn).cloned().unwrap_or_default();
+        let mut out = Vec::with_capacity(numbers.len());
+        for n in numbers {
+            if let Some(s) = self.get(n)? {
+                out.push(s.record);
             }
         }
         Ok(out)
@@ -433,7 +477,6 @@ impl Writer {
         // Members of this group already planned, by id: (record, raw).
         let mut planned: HashMap<String, (Record, &[u8])> = HashMap::new();
         let mut plans = Vec::with_capacity(group.len());
-        let mut batch = sled::Batch::default();
         for job in group {
             let incoming = &job.incoming;
             let draft = match Draft::of(
@@ -489,22 +532,26 @@ impl Writer {
             moment = Moment::now().max(moment.next());
             let record = draft.into_record(seq, moment);
             let s = seq.to_be_bytes();
-            batch.insert(key(BERICHT, &[&s]), encode(&record, &incoming.raw)?);
-            batch.insert(key(ID, &[record.bericht_id.as_bytes()]), &s);
-            batch.insert(key(CLIENT, &[record.bsn.as_bytes(), &s]), &[]);
-            batch.insert(key(GEMEENTE, &[record.gemeente.as_bytes(), &s]), &[]);
+            // Each message is one atomic insert; none is acknowledged before
+            // the syncer has made the whole group durable.
+            self.trees
+                .berichten
+                .insert(key(BERICHT, &[&s]), encode(&record, &incoming.raw)?)
+                .map_err(io)?;
             planned.insert(record.bericht_id.clone(), (record.clone(), &incoming.raw));
             plans.push(Plan::Insert(Box::new(record)));
         }
 
         let wrote = plans.iter().any(|p| matches!(p, Plan::Insert(_)));
         if wrote {
-            let mut last = Vec::with_capacity(16);
-            last.extend_from_slice(&seq.to_be_bytes());
-            last.extend_from_slice(&moment.0.to_be_bytes());
-            batch.insert(LAATSTE, last);
-            // One tree, one batch: the whole group or nothing after a crash.
-            self.trees.berichten.apply_batch(batch).map_err(io)?;
+            // Readers filter by the durable watermark, so the index may
+            // run ahead of the sync.
+            let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
+            for plan in &plans {
+                if let Plan::Insert(record) = plan {
+                    index.add(record);
+                }
+            }
         }
         let results = plans
             .into_iter()
