@@ -222,69 +222,305 @@ impl Drop for TempDir {
     }
 }
 
-/// Starts the service in-process on a fresh data directory under the
-/// system's temp dir and, for each concurrency in `levels`, sends unique
-/// valid messages for `duration` to `_valideer` and then to the ingest
-/// endpoint. The server has its own runtime; the senders run on another
-/// (both share the machine's cores, as a co-located client would).
-pub fn ingest(levels: &[usize], duration: Duration) -> Result<Vec<IngestFigure>, String> {
-    let run = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    let dir = TempDir(std::env::temp_dir().join(format!(
-        "ladderpost-bench-ingest-{}-{run:x}",
-        std::process::id()
-    )));
-    let server_rt = tokio::runtime::Builder::new_multi_thread()
-        .thread_name("bench-server")
-        .enable_all()
-        .build()
-        .map_err(|e| format!("server runtime: {e}"))?;
-    let bound = server_rt
-        .block_on(crate::server::bind(crate::server::Settings {
-            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-            data: dir.0.clone(),
-            max_body: 1024 * 1024,
-            push: crate::delivery::push::PushSettings::default(),
-        }))
-        .map_err(|e| e.to_string())?;
-    let base = format!("http://{}", bound.addr());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = server_rt.spawn(bound.serve(async {
-        let _ = stopped.await;
-    }));
+/// The real service, in-process on `127.0.0.1:0` with a fresh data
+/// directory under the system's temp dir, on a runtime of its own.
+struct InProcess {
+    base: String,
+    rt: tokio::runtime::Runtime,
+    stop: tokio::sync::oneshot::Sender<()>,
+    serving: tokio::task::JoinHandle<Result<(), crate::server::ServeError>>,
+    _dir: TempDir,
+}
 
-    let client_rt = tokio::runtime::Builder::new_multi_thread()
+impl InProcess {
+    fn start(
+        name: &str,
+        run: u64,
+        push: crate::delivery::push::PushSettings,
+    ) -> Result<InProcess, String> {
+        let dir = TempDir(std::env::temp_dir().join(format!(
+            "ladderpost-bench-{name}-{}-{run:x}",
+            std::process::id()
+        )));
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .thread_name("bench-server")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("server runtime: {e}"))?;
+        let bound = rt
+            .block_on(crate::server::bind(crate::server::Settings {
+                listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+                data: dir.0.clone(),
+                max_body: 1024 * 1024,
+                push,
+            }))
+            .map_err(|e| e.to_string())?;
+        let base = format!("http://{}", bound.addr());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = rt.spawn(bound.serve(async {
+            let _ = stopped.await;
+        }));
+        Ok(InProcess {
+            base,
+            rt,
+            stop,
+            serving,
+            _dir: dir,
+        })
+    }
+
+    /// Stops the service cleanly (and removes its directory).
+    fn finish(self) -> Result<(), String> {
+        let _ = self.stop.send(());
+        let served = self.rt.block_on(self.serving);
+        served
+            .map_err(|e| format!("server task: {e}"))?
+            .map_err(|e| e.to_string())
+    }
+}
+
+fn run_id() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+fn client_runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
         .thread_name("bench-client")
         .enable_all()
         .build()
-        .map_err(|e| format!("client runtime: {e}"))?;
+        .map_err(|e| format!("client runtime: {e}"))
+}
+
+fn http_client() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .no_proxy()
+        .tcp_nodelay(true)
+        .timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))
+}
+
+/// For each concurrency in `levels`, sends unique valid messages for
+/// `duration` to `_valideer` and then to the ingest endpoint of an
+/// in-process service. The senders run on a runtime of their own (sharing
+/// the machine's cores, as a co-located client would).
+pub fn ingest(levels: &[usize], duration: Duration) -> Result<Vec<IngestFigure>, String> {
+    let run = run_id();
+    let service = InProcess::start(
+        "ingest",
+        run,
+        crate::delivery::push::PushSettings::default(),
+    )?;
+    let client_rt = client_runtime()?;
     let figures = client_rt.block_on(async {
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .tcp_nodelay(true)
-            .timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| format!("HTTP client: {e}"))?;
+        let http = http_client()?;
         let next = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let mut figures = Vec::new();
         for &senders in levels {
             for endpoint in [Endpoint::Validate, Endpoint::Ingest] {
                 figures.push(
-                    load(&http, &base, endpoint, senders, duration, run, next.clone()).await?,
+                    load(
+                        &http,
+                        &service.base,
+                        endpoint,
+                        senders,
+                        duration,
+                        run,
+                        next.clone(),
+                    )
+                    .await?,
                 );
             }
         }
         Ok::<_, String>(figures)
     });
     drop(client_rt);
-    let _ = stop.send(());
-    let served = server_rt.block_on(serving);
-    drop(server_rt);
-    served
-        .map_err(|e| format!("server task: {e}"))?
-        .map_err(|e| e.to_string())?;
+    service.finish()?;
     figures
+}
+
+/// Feed and push throughput.
+#[derive(Debug, Clone)]
+pub struct DeliveryFigures {
+    pub messages: u64,
+    /// Messages per second streamed to one pull client paging through the
+    /// whole feed (1,000 per page).
+    pub feed_per_second: f64,
+    /// Messages per second pushed to a local receiver that verifies every
+    /// signature.
+    pub push_per_second: f64,
+}
+
+/// Fills an in-process service with `messages` messages of one
+/// municipality, then times one pull client reading the whole feed, and one
+/// push subscription delivering all of them to a local receiver.
+pub fn delivery(messages: u64) -> Result<DeliveryFigures, String> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let run = run_id();
+    let service = InProcess::start("feed", run, crate::delivery::push::PushSettings::default())?;
+    let client_rt = client_runtime()?;
+    let result = client_rt.block_on(async {
+        let http = http_client()?;
+        // Fill, 64 senders.
+        let next = std::sync::Arc::new(AtomicU64::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..64 {
+            let (http, next, url) = (
+                http.clone(),
+                next.clone(),
+                format!("{}/api/v1/berichten", service.base),
+            );
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= messages {
+                        return Ok::<_, String>(());
+                    }
+                    let r = http
+                        .post(&url)
+                        .header("content-type", "application/xml")
+                        .body(bench_message(run, n))
+                        .send()
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    if r.status().as_u16() != 201 {
+                        return Err(format!("fill: HTTP {}", r.status()));
+                    }
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.map_err(|e| e.to_string())??;
+        }
+
+        // Pull: one client, pages of 1,000.
+        let started = Instant::now();
+        let (mut cursor, mut read) = (0u64, 0u64);
+        loop {
+            let page = http
+                .get(format!(
+                    "{}/api/v1/feed?gemeente=1525&na={cursor}&limit=1000",
+                    service.base
+                ))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?
+                .bytes()
+                .await
+                .map_err(|e| e.to_string())?;
+            // The client checks every page against the schema; pages are
+            // larger than one message, so with a client's own limits.
+            let limits = crate::xml::Limits {
+                max_bytes: 64 * 1024 * 1024,
+                max_depth: 64,
+                max_elements: 10_000_000,
+            };
+            let tree = crate::schema::validate_with(&page, &limits)
+                .map_err(|errors| format!("feed page: {:?}", errors.first()))?;
+            let items = tree.root().children_named("Item").count() as u64;
+            if items == 0 {
+                break;
+            }
+            read += items;
+            cursor = tree
+                .root()
+                .child_value("Cursor")
+                .and_then(|c| c.parse().ok())
+                .ok_or("feed page without cursor")?;
+        }
+        let feed_seconds = started.elapsed().as_secs_f64();
+        if read != messages {
+            return Err(format!("the feed held {read} messages, not {messages}"));
+        }
+
+        // Push: a local receiver that verifies each signature.
+        let (secret, received) = (
+            std::sync::Arc::new(std::sync::Mutex::new(None)),
+            std::sync::Arc::new(AtomicU64::new(0)),
+        );
+        let app = {
+            let (secret, received) = (secret.clone(), received.clone());
+            axum::Router::new().route(
+                "/",
+                axum::routing::post(
+                    move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                        let (secret, received) = (secret.clone(), received.clone());
+                        async move {
+                            let h = |n: &str| {
+                                headers
+                                    .get(n)
+                                    .and_then(|v| v.to_str().ok())
+                                    .unwrap_or("")
+                                    .to_string()
+                            };
+                            let ts: i64 = h("webhook-timestamp").parse().unwrap_or(0);
+                            let now = crate::time::Moment::now().0 / 1_000_000;
+                            let ok = secret.lock().ok().and_then(|s| s.clone()).is_some_and(
+                                |s: crate::delivery::signature::Secret| {
+                                    s.verify(
+                                        &h("webhook-id"),
+                                        ts,
+                                        &body,
+                                        &h("webhook-signature"),
+                                        now,
+                                    )
+                                    .is_ok()
+                                },
+                            );
+                            if ok {
+                                received.fetch_add(1, Ordering::Relaxed);
+                                axum::http::StatusCode::OK
+                            } else {
+                                axum::http::StatusCode::UNAUTHORIZED
+                            }
+                        }
+                    },
+                ),
+            )
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| e.to_string())?;
+        let receiver = format!(
+            "http://{}/",
+            listener.local_addr().map_err(|e| e.to_string())?
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let answer = http
+            .post(format!("{}/api/v1/abonnementen", service.base))
+            .header("content-type", "application/json")
+            .body(serde_json::json!({ "url": receiver, "gemeente": "1525" }).to_string())
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .bytes()
+            .await
+            .map_err(|e| e.to_string())?;
+        let registration: serde_json::Value =
+            serde_json::from_slice(&answer).map_err(|e| e.to_string())?;
+        let started = Instant::now();
+        let parsed = registration["secret"]
+            .as_str()
+            .and_then(crate::delivery::signature::Secret::parse);
+        *secret.lock().map_err(|_| "lock")? = parsed;
+        while received.load(Ordering::Relaxed) < messages {
+            if started.elapsed() > Duration::from_secs(600) {
+                return Err("push did not finish within 10 minutes".into());
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let push_seconds = started.elapsed().as_secs_f64();
+        Ok(DeliveryFigures {
+            messages,
+            feed_per_second: messages as f64 / feed_seconds,
+            push_per_second: messages as f64 / push_seconds,
+        })
+    });
+    drop(client_rt);
+    service.finish()?;
+    result
 }
 
 /// `senders` tasks posting unique messages to `endpoint` for `duration`

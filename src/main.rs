@@ -102,6 +102,13 @@ enum BenchCommand {
         #[arg(long, value_delimiter = ',', default_values_t = [1, 16, 64])]
         senders: Vec<usize>,
     },
+    /// Feed read and push delivery throughput, on an in-process server
+    /// filled with messages first.
+    Delivery {
+        /// Messages to store, then read and deliver.
+        #[arg(long, default_value_t = 50_000)]
+        messages: u64,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -159,6 +166,36 @@ fn main() -> ExitCode {
         Command::Bench(BenchCommand::Validate { seconds, files }) => bench_validate(seconds, files),
         Command::Bench(BenchCommand::Ingest { seconds, senders }) => {
             bench_ingest(seconds, &senders)
+        }
+        Command::Bench(BenchCommand::Delivery { messages }) => bench_delivery(messages),
+    }
+}
+
+fn bench_delivery(messages: u64) -> ExitCode {
+    println!("in-process server, {messages} stored messages of one municipality, 2 cores");
+    match ladderpost::bench::delivery(messages) {
+        Ok(f) => {
+            println!(
+                "{:>10.0} msgs/s  feed: one pull client paging through all (limit 1000)",
+                f.feed_per_second
+            );
+            println!(
+                "{:>10.0} msgs/s  push: one subscription to a local receiver verifying signatures",
+                f.push_per_second
+            );
+            println!(
+                "feed target (>= 50,000 msgs/s): {}",
+                if f.feed_per_second >= 50_000.0 {
+                    "met"
+                } else {
+                    "NOT met"
+                }
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("ladderpost: {e}");
+            ExitCode::from(2)
         }
     }
 }
