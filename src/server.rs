@@ -56,6 +56,7 @@ pub struct Bound {
     listener: TcpListener,
     addr: SocketAddr,
     state: AppState,
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 /// Opens the store and binds the listening socket: the first half of
@@ -82,12 +83,14 @@ pub async fn bind(settings: Settings) -> Result<Bound, ServeError> {
                 why: e.to_string(),
             }
         })?;
+    let (closing_tx, closing) = tokio::sync::watch::channel(false);
     let state = AppState {
         store,
         delivery,
         dispatcher,
         metrics: Arc::new(Metrics::new()),
         max_body: settings.max_body,
+        closing,
     };
     let listener = TcpListener::bind(settings.listen)
         .await
@@ -101,6 +104,7 @@ pub async fn bind(settings: Settings) -> Result<Bound, ServeError> {
         listener,
         addr,
         state,
+        closing: closing_tx,
     })
 }
 
@@ -117,8 +121,16 @@ impl Bound {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
         let Bound {
-            listener, state, ..
+            listener,
+            state,
+            closing,
+            ..
         } = self;
+        // Tell long polls before axum waits for in-flight requests.
+        let shutdown = async move {
+            shutdown.await;
+            let _ = closing.send(true);
+        };
         let store = state.store.clone();
         let delivery = state.delivery.clone();
         let dispatcher = state.dispatcher.clone();

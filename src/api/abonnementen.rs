@@ -236,9 +236,12 @@ pub async fn replay(
 ) -> Result<Response, ApiError> {
     let delivery = state.delivery.clone();
     let key = id.clone();
-    let dead = blocking(move || {
+    let (dead, cursor) = blocking(move || {
         Ok(match delivery.subscription(&key)? {
-            Some(_) => Some(delivery.dead_letters(&key)?),
+            Some(_) => Some((
+                delivery.dead_letters(&key)?,
+                delivery.delivery_state(&key)?.cursor,
+            )),
             None => None,
         })
     })
@@ -256,6 +259,11 @@ pub async fn replay(
             .min()
             .ok_or_else(|| ApiError::parameter("no dead letters to replay; give vanaf"))?,
     };
+    if vanaf > cursor.saturating_add(1) {
+        return Err(ApiError::parameter(format!(
+            "vanaf {vanaf} lies beyond the messages not yet delivered (delivered up to {cursor}); a replay re-sends, it never skips"
+        )));
+    }
     if !state.dispatcher.replay(&id, vanaf) {
         return Err(ApiError::unavailable(
             "the subscription's delivery is not running",

@@ -73,10 +73,18 @@ pub async fn feed(
         if !items.is_empty() || wacht == 0 {
             break items;
         }
-        match tokio::time::timeout_at(deadline, changes.changed()).await {
-            Ok(Ok(())) => continue,
-            // Deadline, or the store is closing: answer with what there is.
-            _ => break items,
+        let mut closing = state.closing.clone();
+        if *closing.borrow_and_update() {
+            break items;
+        }
+        tokio::select! {
+            changed = tokio::time::timeout_at(deadline, changes.changed()) => match changed {
+                Ok(Ok(())) => continue,
+                // Deadline, or the store is closing: answer with what there is.
+                _ => break items,
+            },
+            // The service is shutting down: answer now.
+            _ = closing.changed() => break items,
         }
     };
     let cursor = items.last().map_or(na, |s| s.record.volgnummer);

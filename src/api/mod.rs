@@ -41,6 +41,9 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Largest request body accepted, in bytes.
     pub max_body: usize,
+    /// Becomes `true` when the service starts shutting down: long polls
+    /// answer at once instead of holding the shutdown up.
+    pub closing: tokio::sync::watch::Receiver<bool>,
 }
 
 /// The service's routes.

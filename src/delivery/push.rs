@@ -169,8 +169,10 @@ impl Run {
     }
 
     fn replay(&self, stand: &mut Afleverstand, from: u64) {
+        // A replay re-sends; it never moves delivery forward past
+        // messages that were not delivered.
         *stand = Afleverstand {
-            cursor: from.saturating_sub(1),
+            cursor: from.saturating_sub(1).min(stand.cursor),
             laatste_succes: stand.laatste_succes,
             laatste_fout: stand.laatste_fout.clone(),
             pogingen: 0,

@@ -40,15 +40,36 @@ pub async fn run(
 ) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut seen = HashSet::new();
+    let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let name = entry?.file_name().to_string_lossy().into_owned();
-        if let Some(id) = name
-            .strip_suffix(".xml")
-            .and_then(|n| n.split_once('-'))
-            .map(|(_, id)| id)
-        {
+        if let Some((n, id)) = name.strip_suffix(".xml").and_then(|n| n.split_once('-')) {
             seen.insert(id.to_string());
+            files.push((n.parse::<u64>().unwrap_or(0), id.to_string()));
         }
+    }
+    // A stop between storing a file and logging it leaves the file
+    // unlogged: log it now, so the log lists every stored message.
+    let log_path = dir.join("received.log");
+    let logged: HashSet<String> = std::fs::read_to_string(&log_path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once(' ').map(|(_, id)| id.to_string()))
+        .collect();
+    files.sort();
+    let missing: Vec<_> = files
+        .iter()
+        .filter(|(_, id)| !logged.contains(id))
+        .collect();
+    if !missing.is_empty() {
+        let mut log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)?;
+        for (n, id) in missing {
+            writeln!(log, "{n} {id}")?;
+        }
+        log.sync_all()?;
     }
     let inbox = Arc::new(Inbox {
         dir: dir.to_path_buf(),

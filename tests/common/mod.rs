@@ -29,4 +29,5 @@ pub fn manifest(path: &str) -> Vec<Vec<String>> {
 }
 
 pub mod messages;
+pub mod receiver;
 pub mod server;

@@ -20,11 +20,17 @@ impl Server {
     }
 
     pub fn start_with(data: &Path, extra: &[&str]) -> Server {
+        Server::start_logging(data, extra, "warn")
+    }
+
+    /// Like [`Server::start_with`], with the `LADDERPOST_LOG` filter given
+    /// (tests that provoke many delivery failures use `error`).
+    pub fn start_logging(data: &Path, extra: &[&str], log: &str) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ladderpost"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
             .args(extra)
-            .env("LADDERPOST_LOG", "warn")
+            .env("LADDERPOST_LOG", log)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -44,6 +50,11 @@ impl Server {
             base,
             data: data.to_path_buf(),
         }
+    }
+
+    /// The child's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn url(&self, path: &str) -> String {
