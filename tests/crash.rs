@@ -33,7 +33,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::messages::{self, Bericht};
+use common::messages::{self, bsn, Bericht};
 use common::server::Server;
 
 /// Kill/restart rounds (`LADDERPOST_CRASH_ROUNDS` overrides).
@@ -42,28 +42,6 @@ const SENDERS: usize = 16;
 const DEFAULT_SEED: u64 = 0x001a_dde5_c4a5_4001;
 
 // ---------------------------------------------------------------- messages
-
-/// A BSN unique to `n` that passes the 11-check, in constant time (the
-/// shared `messages::bsn(n)` counts up to `n`, too slow for ten thousands):
-/// digits 1–8 are `1 n k`, k the first making the check digit less than 10;
-/// digit 9 the check digit.
-fn bsn(n: u64) -> String {
-    assert!(n < 1_000_000, "message number out of range");
-    for k in 0..10 {
-        let first8 = format!("{:08}", 10_000_000 + n * 10 + k);
-        let sum: u64 = first8
-            .bytes()
-            .zip([9u64, 8, 7, 6, 5, 4, 3, 2])
-            .map(|(d, w)| u64::from(d - b'0') * w)
-            .sum();
-        // 9·d1 + … + 2·d8 − d9 ≡ 0 (mod 11)  ⇔  d9 = sum mod 11, if < 10.
-        let check = sum % 11;
-        if check < 10 {
-            return format!("{first8}{check}");
-        }
-    }
-    unreachable!("k changes the sum by 2k, so at most one k gives 10")
-}
 
 fn bericht_id(n: u64) -> String {
     format!("crash-{n:07}")

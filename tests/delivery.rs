@@ -375,7 +375,7 @@ fn meting(id: &str, gemeente: &str, n: u32) -> Bericht {
     Bericht::meting(
         id,
         gemeente,
-        &bsn(n),
+        &bsn(u64::from(n)),
         &format!("2024-{:02}-10", 1 + n % 12),
         3,
     )

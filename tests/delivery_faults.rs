@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::messages::Bericht;
+use common::messages::{bsn, Bericht};
 use common::receiver::{read_inbox, ReceiveChild};
 use common::server::Server;
 use serde_json::Value;
@@ -34,23 +34,6 @@ const PUSH: &[&str] = &[
     "--retry-max",
     "0.3",
 ];
-
-/// A BSN unique to `n` that passes the 11-check (see tests/crash.rs).
-fn bsn(n: u64) -> String {
-    for k in 0..10 {
-        let first8 = format!("{:08}", 10_000_000 + n * 10 + k);
-        let sum: u64 = first8
-            .bytes()
-            .zip([9u64, 8, 7, 6, 5, 4, 3, 2])
-            .map(|(d, w)| u64::from(d - b'0') * w)
-            .sum();
-        let check = sum % 11;
-        if check < 10 {
-            return format!("{first8}{check}");
-        }
-    }
-    unreachable!("one of ten candidates has a check digit below 10")
-}
 
 /// A free port for the receiver, kept across its restarts: below the
 /// kernel's ephemeral range when possible, so that no `:0` bind or

@@ -22,6 +22,7 @@ async fn xml_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<B
         .unwrap_or("");
     let mime = content_type.split(';').next().unwrap_or("").trim();
     if !mime.eq_ignore_ascii_case("application/xml") && !mime.eq_ignore_ascii_case("text/xml") {
+        state.metrics.rejected(Code::HttpContentType.as_str());
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Code::HttpContentType,
@@ -31,6 +32,7 @@ async fn xml_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<B
     axum::body::to_bytes(body, state.max_body)
         .await
         .map_err(|_| {
+            state.metrics.rejected(Code::XmlTooLarge.as_str());
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 Code::XmlTooLarge,

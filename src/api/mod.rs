@@ -71,7 +71,25 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health::health))
         .route("/metrics", get(health::metrics))
         .route_layer(middleware::from_fn_with_state(state.clone(), track))
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(wrong_method)
         .with_state(state)
+}
+
+async fn unknown_route() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        crate::report::Code::HttpNotFound,
+        "no such resource; the API lives under /api/v1 (see the README)",
+    )
+}
+
+async fn wrong_method() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        crate::report::Code::HttpNotFound,
+        "this resource does not support that method",
+    )
 }
 
 /// Metrics and a log line per request, by route template: URIs can hold

@@ -102,6 +102,26 @@ impl<'a> Pass<'a> {
         path
     }
 
+    /// The namespace a name resolved to; an undeclared prefix makes the
+    /// document not namespace-well-formed.
+    fn namespace<'r>(
+        &self,
+        resolved: ResolveResult<'r>,
+        offset: usize,
+    ) -> Result<Option<&'r [u8]>, Melding> {
+        match resolved {
+            ResolveResult::Bound(n) => Ok(Some(n.into_inner())),
+            ResolveResult::Unbound => Ok(None),
+            ResolveResult::Unknown(p) => Err(self.malformed(
+                offset,
+                format!(
+                    "undeclared namespace prefix '{}'",
+                    String::from_utf8_lossy(&p)
+                ),
+            )),
+        }
+    }
+
     fn malformed(&self, offset: usize, message: impl Into<String>) -> Melding {
         Melding::new(Code::XmlMalformed, message).at(self.position(offset))
     }
@@ -295,19 +315,7 @@ impl<'a> Pass<'a> {
             return Err(self.malformed(offset, "invalid element name"));
         }
         let (ns, local) = reader.resolve_element(qname);
-        let ns: Option<&[u8]> = match ns {
-            ResolveResult::Bound(n) => Some(n.into_inner()),
-            ResolveResult::Unbound => None,
-            ResolveResult::Unknown(p) => {
-                return Err(self.malformed(
-                    offset,
-                    format!(
-                        "undeclared namespace prefix '{}'",
-                        String::from_utf8_lossy(&p)
-                    ),
-                ))
-            }
-        };
+        let ns = self.namespace(ns, offset)?;
         let local = local.into_inner();
         let name = || String::from_utf8_lossy(local);
 
@@ -498,19 +506,7 @@ impl<'a> Pass<'a> {
                 continue;
             }
             let (ns, local) = reader.resolve_attribute(key);
-            let ns: Option<&[u8]> = match ns {
-                ResolveResult::Bound(n) => Some(n.into_inner()),
-                ResolveResult::Unbound => None,
-                ResolveResult::Unknown(p) => {
-                    return Err(self.malformed(
-                        offset,
-                        format!(
-                            "undeclared namespace prefix '{}'",
-                            String::from_utf8_lossy(&p)
-                        ),
-                    ))
-                }
-            };
+            let ns = self.namespace(ns, offset)?;
             let local = local.into_inner();
             // Namespaces in XML: no two attributes with the same expanded name.
             if ns.is_some() {

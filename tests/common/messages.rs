@@ -166,32 +166,27 @@ impl Bericht {
     }
 }
 
-/// The `n`-th BSN (n from 0) of a fixed sequence of distinct numbers that
-/// pass the 11-check: 9·d1 + 8·d2 + … + 2·d8 − d9 ≡ 0 (mod 11).
-pub fn bsn(n: u32) -> String {
-    let mut found = 0;
-    let mut base: u32 = 10_000_000 + 7919 * 37; // eight digits d1..d8
-    loop {
-        let digits: Vec<u32> = format!("{base:08}")
+/// A BSN unique to `n` (below 10^6) that passes the 11-check, in constant
+/// time: digits 1–8 are `1 n k`, k the first that makes the check digit
+/// (digit 9) less than 10.
+pub fn bsn(n: u64) -> String {
+    assert!(n < 1_000_000, "BSN number out of range");
+    for k in 0..10 {
+        let first8 = format!("{:08}", 10_000_000 + n * 10 + k);
+        let sum: u64 = first8
             .bytes()
-            .map(|b| u32::from(b - b'0'))
-            .collect();
-        let sum: u32 = digits
-            .iter()
-            .zip([9, 8, 7, 6, 5, 4, 3, 2])
-            .map(|(d, w)| d * w)
+            .zip([9u64, 8, 7, 6, 5, 4, 3, 2])
+            .map(|(d, w)| u64::from(d - b'0') * w)
             .sum();
+        // 9·d1 + … + 2·d8 − d9 ≡ 0 (mod 11)  ⇔  d9 = sum mod 11, if < 10.
         let check = sum % 11;
         if check < 10 {
-            if found == n {
-                let s = format!("{base:08}{check}");
-                assert!(elfproef(&s), "generated BSN {s} fails the 11-check");
-                return s;
-            }
-            found += 1;
+            let s = format!("{first8}{check}");
+            assert!(elfproef(&s), "generated BSN {s} fails the 11-check");
+            return s;
         }
-        base += 1;
     }
+    unreachable!("k changes the sum by 2k, so at most one k gives 10")
 }
 
 /// Whether `s` is 9 digits passing the 11-check (and not all zeros).
