@@ -65,6 +65,29 @@ fn check(
     Ok((document, warnings, tree.root_span()))
 }
 
+/// A message read from a request and through the pipeline.
+struct Received {
+    bytes: Bytes,
+    document: Document,
+    warnings: Vec<Melding>,
+    wortel: std::ops::Range<usize>,
+    id: Option<String>,
+}
+
+/// The shared first half of both POST handlers.
+async fn receive(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Received, ApiError> {
+    let bytes = xml_body(state, headers, body).await?;
+    let (document, warnings, wortel) = check(state, &bytes)?;
+    let id = document.bericht_id().map(|b| b.as_str().to_string());
+    Ok(Received {
+        bytes,
+        document,
+        warnings,
+        wortel,
+        id,
+    })
+}
+
 fn xml(status: StatusCode, body: Vec<u8>) -> Response {
     (status, [(header::CONTENT_TYPE, XML)], body).into_response()
 }
@@ -75,9 +98,13 @@ pub async fn ontvang(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let bytes = xml_body(&state, &headers, body).await?;
-    let (document, warnings, wortel) = check(&state, &bytes)?;
-    let id = document.bericht_id().map(|b| b.as_str().to_string());
+    let Received {
+        bytes,
+        document,
+        warnings,
+        wortel,
+        id,
+    } = receive(&state, &headers, body).await?;
     let incoming = Incoming {
         raw: bytes.to_vec(),
         document,
@@ -116,14 +143,12 @@ pub async fn valideer(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let bytes = xml_body(&state, &headers, body).await?;
-    let (document, warnings, wortel) = check(&state, &bytes)?;
-    let id = document.bericht_id().map(|b| b.as_str().to_string());
+    let r = receive(&state, &headers, body).await?;
     // The store's own check decides what may be sent in.
-    let soort = Draft::of(&document, &warnings, wortel)
-        .map_err(|e| ApiError::from(e).with_id(id.clone()))?
+    let soort = Draft::of(&r.document, &r.warnings, r.wortel)
+        .map_err(|e| ApiError::from(e).with_id(r.id.clone()))?
         .soort;
-    let id = id.unwrap_or_default();
+    let (id, warnings) = (r.id.unwrap_or_default(), r.warnings);
     Ok(xml(
         StatusCode::OK,
         replies::validatieresultaat(&id, soort, &warnings),
