@@ -6,6 +6,7 @@
 //! messages ([`domain`]). [`validate`] is that pipeline's entry point.
 
 pub mod api;
+pub mod auth;
 pub mod bench;
 pub mod delivery;
 pub mod domain;

@@ -1,0 +1,71 @@
+//! Who may do what: organisations, credentials, roles, authentication
+//! (bearer tokens, mutual TLS) and the audit log.
+//!
+//! Shared vocabulary for the API layer and the server: a request that
+//! passed authentication carries a [`Principal`] in its extensions; a
+//! connection authenticated by a client certificate carries a
+//! [`ClientCertificate`].
+
+use serde::{Deserialize, Serialize};
+
+/// A role a credential can hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Rol {
+    /// May post messages for its organisation's municipalities.
+    Aanleveren,
+    /// May read feed, history, messages and subscriptions of its
+    /// municipalities.
+    Afnemen,
+    /// Aggregate reports only, no personal data.
+    Rapporteren,
+    /// Manages organisations and credentials; reads the audit log.
+    Beheer,
+}
+
+impl Rol {
+    pub const ALL: [Rol; 4] = [Rol::Aanleveren, Rol::Afnemen, Rol::Rapporteren, Rol::Beheer];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rol::Aanleveren => "aanleveren",
+            Rol::Afnemen => "afnemen",
+            Rol::Rapporteren => "rapporteren",
+            Rol::Beheer => "beheer",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Rol> {
+        Rol::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The organisation's id.
+    pub organisatie: String,
+    /// The credential's id (never the secret).
+    pub sleutel: String,
+    pub rollen: Vec<Rol>,
+    /// The CBS codes of the municipalities the organisation acts for.
+    pub gemeenten: Vec<String>,
+}
+
+impl Principal {
+    pub fn heeft(&self, rol: Rol) -> bool {
+        self.rollen.contains(&rol)
+    }
+
+    pub fn voor(&self, gemeente: &str) -> bool {
+        self.gemeenten.iter().any(|g| g == gemeente)
+    }
+}
+
+/// Set on a request by the TLS acceptor when the client presented a
+/// certificate chain that verified against the configured CA: the OIN from
+/// the certificate subject's serialNumber (Digikoppeling).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCertificate {
+    pub oin: String,
+}
