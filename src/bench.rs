@@ -253,6 +253,14 @@ impl InProcess {
                 data: dir.0.clone(),
                 max_body: 1024 * 1024,
                 push,
+                // Measures the service, not the rate limit.
+                transport: crate::transport::Transport {
+                    rate: crate::transport::Rate {
+                        per_second: 0.0,
+                        burst: 0.0,
+                    },
+                    ..Default::default()
+                },
             }))
             .map_err(|e| e.to_string())?;
         let base = format!("http://{}", bound.addr());

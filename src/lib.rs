@@ -17,6 +17,7 @@ pub mod server;
 pub mod store;
 pub mod telemetry;
 pub mod time;
+pub mod transport;
 pub mod validate;
 pub mod xml;
 

@@ -42,6 +42,8 @@ enum Command {
         /// Push: seconds a message is retried before it becomes a dead letter.
         #[arg(long, env = "LADDERPOST_DEAD_LETTER_AFTER", default_value_t = 86400.0)]
         dead_letter_after: f64,
+        #[command(flatten)]
+        transport: TransportArgs,
     },
     /// A reference receiver for push deliveries: verifies signatures,
     /// deduplicates and writes each message to a directory.
@@ -80,6 +82,66 @@ enum Command {
     /// Measure performance (build with --release).
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+/// TLS and hardening flags of `serve`.
+#[derive(clap::Args)]
+struct TransportArgs {
+    /// Serve HTTPS with this certificate chain (PEM, leaf first).
+    #[arg(long, env = "LADDERPOST_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, env = "LADDERPOST_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Ask clients for a certificate and verify it against these CA
+    /// certificates (PEM); the OIN in its subject serialNumber identifies
+    /// the organisation. Clients without a certificate may still use a
+    /// bearer token.
+    #[arg(long, env = "LADDERPOST_CLIENT_CA", requires = "tls_cert")]
+    client_ca: Option<PathBuf>,
+    /// Allow plain HTTP on an address other than loopback (behind a proxy
+    /// that terminates TLS).
+    #[arg(long, env = "LADDERPOST_ALLOW_PLAIN_HTTP")]
+    allow_plain_http: bool,
+    /// Seconds a client has to send a request's headers.
+    #[arg(long, env = "LADDERPOST_HEADER_TIMEOUT", default_value_t = 10.0)]
+    header_timeout: f64,
+    /// Seconds a client has to send a request's whole body.
+    #[arg(long, env = "LADDERPOST_BODY_TIMEOUT", default_value_t = 30.0)]
+    body_timeout: f64,
+    /// Connections served at once.
+    #[arg(long, env = "LADDERPOST_MAX_CONNECTIONS", default_value_t = 1024)]
+    max_connections: usize,
+    /// Requests per second per credential (or address); 0 turns it off.
+    #[arg(long, env = "LADDERPOST_RATE_LIMIT", default_value_t = 200.0)]
+    rate_limit: f64,
+    /// Requests one credential may make at once after a quiet period.
+    #[arg(long, env = "LADDERPOST_RATE_BURST", default_value_t = 400.0)]
+    rate_burst: f64,
+}
+
+impl TransportArgs {
+    fn settings(self) -> ladderpost::transport::Transport {
+        let seconds = |s: f64| std::time::Duration::from_secs_f64(s.max(0.001));
+        ladderpost::transport::Transport {
+            tls: match (self.tls_cert, self.tls_key) {
+                (Some(cert), Some(key)) => Some(ladderpost::transport::TlsFiles {
+                    cert,
+                    key,
+                    client_ca: self.client_ca,
+                }),
+                _ => None,
+            },
+            allow_plain_http: self.allow_plain_http,
+            header_timeout: seconds(self.header_timeout),
+            body_timeout: seconds(self.body_timeout),
+            max_connections: self.max_connections,
+            rate: ladderpost::transport::Rate {
+                per_second: self.rate_limit.max(0.0),
+                burst: self.rate_burst.max(1.0),
+            },
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -138,6 +200,7 @@ fn main() -> ExitCode {
             retry_base,
             retry_max,
             dead_letter_after,
+            transport,
         } => {
             let seconds = |s: f64| std::time::Duration::from_secs_f64(s.max(0.001));
             serve(ladderpost::server::Settings {
@@ -150,6 +213,7 @@ fn main() -> ExitCode {
                     retry_max: seconds(retry_max),
                     dead_after: seconds(dead_letter_after),
                 },
+                transport: transport.settings(),
             })
         }
         Command::Receive {

@@ -16,6 +16,10 @@ pub enum Code {
     HttpContentType,
     HttpParameter,
     HttpNotFound,
+    /// Too many requests for one credential (or address): 429.
+    HttpTeVeel,
+    /// The request body did not arrive in time: 408.
+    HttpTeTraag,
     // Reading XML (hardened): the document is not acceptable XML.
     XmlMalformed,
     XmlEncoding,
@@ -72,6 +76,8 @@ impl Code {
         Code::HttpContentType,
         Code::HttpParameter,
         Code::HttpNotFound,
+        Code::HttpTeVeel,
+        Code::HttpTeTraag,
         Code::XmlMalformed,
         Code::XmlEncoding,
         Code::XmlDtd,
@@ -122,6 +128,8 @@ impl Code {
             Code::HttpContentType => "http.content-type",
             Code::HttpParameter => "http.parameter",
             Code::HttpNotFound => "http.not-found",
+            Code::HttpTeVeel => "http.te-veel",
+            Code::HttpTeTraag => "http.te-traag",
             Code::XmlMalformed => "xml.malformed",
             Code::XmlEncoding => "xml.encoding",
             Code::XmlDtd => "xml.dtd",

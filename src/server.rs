@@ -13,6 +13,7 @@ use crate::store::delivery::DeliveryStore;
 use crate::store::sled_store::SledStore;
 use crate::store::Store;
 use crate::telemetry::Metrics;
+use crate::transport::{self, RateLimiter, Transport};
 
 /// How to run the service.
 #[derive(Debug, Clone)]
@@ -23,6 +24,8 @@ pub struct Settings {
     pub max_body: usize,
     /// Push delivery timing.
     pub push: PushSettings,
+    /// TLS, timeouts, connection cap and rate limits.
+    pub transport: Transport,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +39,10 @@ pub enum ServeError {
     },
     #[error("server failed: {0}")]
     Serve(std::io::Error),
+    #[error("{0}")]
+    PlainHttp(String),
+    #[error(transparent)]
+    Tls(#[from] transport::tls::TlsError),
 }
 
 /// Opens the store, binds, prints `listening on http://ADDR` to stdout
@@ -47,7 +54,11 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let bound = bind(settings).await?;
-    println!("listening on http://{}", bound.addr());
+    println!(
+        "listening on {}://{}",
+        bound.transport.scheme(),
+        bound.addr()
+    );
     bound.serve(shutdown).await
 }
 
@@ -57,11 +68,21 @@ pub struct Bound {
     addr: SocketAddr,
     state: AppState,
     closing: tokio::sync::watch::Sender<bool>,
+    transport: Transport,
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// Opens the store and binds the listening socket: the first half of
 /// [`run`], for callers (the benchmarks) that need the actual address.
 pub async fn bind(settings: Settings) -> Result<Bound, ServeError> {
+    settings
+        .transport
+        .check_listen(settings.listen)
+        .map_err(ServeError::PlainHttp)?;
+    let tls = match &settings.transport.tls {
+        Some(files) => Some(transport::tls::server_config(files)?),
+        None => None,
+    };
     let data = settings.data.clone();
     let store = tokio::task::spawn_blocking(move || SledStore::open(&data))
         .await
@@ -91,6 +112,7 @@ pub async fn bind(settings: Settings) -> Result<Bound, ServeError> {
         metrics: Arc::new(Metrics::new()),
         max_body: settings.max_body,
         closing,
+        limiter: Arc::new(RateLimiter::new(settings.transport.rate)),
     };
     let listener = TcpListener::bind(settings.listen)
         .await
@@ -105,6 +127,8 @@ pub async fn bind(settings: Settings) -> Result<Bound, ServeError> {
         addr,
         state,
         closing: closing_tx,
+        transport: settings.transport,
+        tls,
     })
 }
 
@@ -124,6 +148,8 @@ impl Bound {
             listener,
             state,
             closing,
+            transport,
+            tls,
             ..
         } = self;
         // Tell long polls before axum waits for in-flight requests.
@@ -134,10 +160,8 @@ impl Bound {
         let store = state.store.clone();
         let delivery = state.delivery.clone();
         let dispatcher = state.dispatcher.clone();
-        axum::serve(listener, api::router(state))
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(ServeError::Serve)?;
+        let app = transport.wrap(api::router(state));
+        transport::serve(listener, app, tls, &transport, shutdown).await;
         tracing::info!("stopped accepting requests; finishing deliveries in flight");
         dispatcher.shutdown().await;
         drop(dispatcher);

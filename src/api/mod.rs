@@ -44,6 +44,8 @@ pub struct AppState {
     /// Becomes `true` when the service starts shutting down: long polls
     /// answer at once instead of holding the shutdown up.
     pub closing: tokio::sync::watch::Receiver<bool>,
+    /// Token buckets per credential (or address).
+    pub limiter: Arc<crate::transport::RateLimiter>,
 }
 
 /// The service's routes.
@@ -73,6 +75,12 @@ pub fn router(state: AppState) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), track))
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
+        // Rate limits by credential: authentication must run first, so its
+        // layer goes after (outside) this one.
+        .layer(middleware::from_fn_with_state(
+            state.limiter.clone(),
+            crate::transport::guard::rate_limit,
+        ))
         .with_state(state)
 }
 

@@ -1,0 +1,185 @@
+//! How the service meets the network: the accept loop (plain HTTP or TLS
+//! with optional client certificates), timeouts against slow clients, a
+//! cap on connections, and the guards every request passes (security
+//! headers, body deadline, rate limits).
+
+pub mod guard;
+pub mod tls;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ConnectInfo;
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+pub use guard::{Rate, RateLimiter};
+pub use tls::TlsFiles;
+
+use crate::auth::ClientCertificate;
+
+/// Transport settings of `serve`.
+#[derive(Debug, Clone)]
+pub struct Transport {
+    /// Serve HTTPS with these files; plain HTTP when `None`.
+    pub tls: Option<TlsFiles>,
+    /// Allow plain HTTP on an address other than loopback.
+    pub allow_plain_http: bool,
+    /// Time a client has to send a request's headers (and to finish the
+    /// TLS handshake).
+    pub header_timeout: Duration,
+    /// Time a client has to send a request's whole body.
+    pub body_timeout: Duration,
+    /// Connections served at once; further ones wait in the backlog.
+    pub max_connections: usize,
+    /// Token bucket per credential (or address).
+    pub rate: Rate,
+}
+
+impl Default for Transport {
+    fn default() -> Self {
+        Transport {
+            tls: None,
+            allow_plain_http: false,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+            rate: Rate::default(),
+        }
+    }
+}
+
+impl Transport {
+    /// `https` or `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    /// Refuses plain HTTP on a non-loopback address unless allowed.
+    pub fn check_listen(&self, listen: SocketAddr) -> Result<(), String> {
+        if self.tls.is_none() && !listen.ip().is_loopback() && !self.allow_plain_http {
+            return Err(format!(
+                "refusing plain HTTP on {listen}, which is not a loopback address: \
+                 give --tls-cert and --tls-key, or --allow-plain-http when a proxy \
+                 in front terminates TLS"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The guards that wrap the whole application (outermost first:
+    /// security headers on everything, then the body deadline).
+    pub fn wrap(&self, app: Router) -> Router {
+        app.layer(axum::middleware::from_fn_with_state(
+            self.body_timeout,
+            guard::body_deadline,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            self.tls.is_some(),
+            guard::security_headers,
+        ))
+    }
+}
+
+/// Accepts connections until `shutdown` resolves, then stops accepting
+/// and waits for the connections in flight to finish their requests.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    transport: &Transport,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let permits = Arc::new(Semaphore::new(transport.max_connections.max(1)));
+    let header_timeout = transport.header_timeout;
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            () = &mut shutdown => break,
+            permit = permits.clone().acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let watcher = graceful.watcher();
+        let app = app.clone();
+        let acceptor = acceptor.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            match acceptor {
+                None => connection(stream, peer, None, app, header_timeout, watcher).await,
+                Some(acceptor) => {
+                    let stream =
+                        match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
+                            Ok(Ok(s)) => s,
+                            Ok(Err(e)) => {
+                                tracing::info!(%peer, error = %e, "TLS handshake failed");
+                                return;
+                            }
+                            Err(_) => {
+                                tracing::info!(%peer, "TLS handshake timed out");
+                                return;
+                            }
+                        };
+                    let certificate = tls::client_certificate(stream.get_ref().1);
+                    connection(stream, peer, certificate, app, header_timeout, watcher).await
+                }
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+/// Serves HTTP/1.1 on one connection; every request carries the peer's
+/// address and, when verified, the client certificate.
+async fn connection<I>(
+    io: I,
+    peer: SocketAddr,
+    certificate: Option<ClientCertificate>,
+    app: Router,
+    header_timeout: Duration,
+    watcher: hyper_util::server::graceful::Watcher,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        if let Some(c) = &certificate {
+            request.extensions_mut().insert(c.clone());
+        }
+        let mut app = app.clone();
+        async move { tower::Service::call(&mut app, request).await }
+    });
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    let conn = http.serve_connection(TokioIo::new(io), service);
+    if let Err(e) = watcher.watch(conn).await {
+        tracing::debug!(%peer, error = %e, "connection ended with an error");
+    }
+}
