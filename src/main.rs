@@ -82,6 +82,15 @@ enum Command {
     /// Measure performance (build with --release).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Organisations and credentials, on the data directory of a stopped
+    /// server (while it runs: the beheer API).
+    Admin {
+        /// Data directory.
+        #[arg(long, env = "LADDERPOST_DATA", default_value = "./data")]
+        data: PathBuf,
+        #[command(subcommand)]
+        command: ladderpost::auth::admin::Admin,
+    },
 }
 
 /// TLS and hardening flags of `serve`.
@@ -232,6 +241,16 @@ fn main() -> ExitCode {
             bench_ingest(seconds, &senders)
         }
         Command::Bench(BenchCommand::Delivery { messages }) => bench_delivery(messages),
+        Command::Admin { data, command } => match ladderpost::auth::admin::run(&data, command) {
+            Ok(out) => {
+                print!("{out}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("ladderpost: {e}");
+                ExitCode::from(2)
+            }
+        },
     }
 }
 

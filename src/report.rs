@@ -20,6 +20,10 @@ pub enum Code {
     HttpTeVeel,
     /// The request body did not arrive in time: 408.
     HttpTeTraag,
+    /// No valid credential (401).
+    AuthNietAangemeld,
+    /// The credential may not do this, or not for this municipality (403).
+    AuthGeenToegang,
     // Reading XML (hardened): the document is not acceptable XML.
     XmlMalformed,
     XmlEncoding,
@@ -78,6 +82,8 @@ impl Code {
         Code::HttpNotFound,
         Code::HttpTeVeel,
         Code::HttpTeTraag,
+        Code::AuthNietAangemeld,
+        Code::AuthGeenToegang,
         Code::XmlMalformed,
         Code::XmlEncoding,
         Code::XmlDtd,
@@ -130,6 +136,8 @@ impl Code {
             Code::HttpNotFound => "http.not-found",
             Code::HttpTeVeel => "http.te-veel",
             Code::HttpTeTraag => "http.te-traag",
+            Code::AuthNietAangemeld => "auth.niet-aangemeld",
+            Code::AuthGeenToegang => "auth.geen-toegang",
             Code::XmlMalformed => "xml.malformed",
             Code::XmlEncoding => "xml.encoding",
             Code::XmlDtd => "xml.dtd",
@@ -188,7 +196,7 @@ impl Code {
     /// Which layer reports this code.
     pub fn layer(self) -> Layer {
         let s = self.as_str();
-        if s.starts_with("http.") {
+        if s.starts_with("http.") || s.starts_with("auth.") {
             Layer::Http
         } else if s.starts_with("xml.") {
             Layer::Xml

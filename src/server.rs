@@ -54,6 +54,10 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let bound = bind(settings).await?;
+    if let Some(token) = bound.beheer_token() {
+        // Once, on the first start: the only way to the beheer API.
+        println!("beheer-token: {token}");
+    }
     println!(
         "listening on {}://{}",
         bound.transport.scheme(),
@@ -64,6 +68,8 @@ pub async fn run(
 
 /// The service with its store open and its socket bound, not yet serving.
 pub struct Bound {
+    /// The first `beheer` token, on the first start on a store only.
+    beheer_token: Option<String>,
     listener: TcpListener,
     addr: SocketAddr,
     state: AppState,
@@ -95,6 +101,19 @@ pub async fn bind(settings: Settings) -> Result<Bound, ServeError> {
             why: e.to_string(),
         })?;
     let store = Arc::new(store);
+    let auth_store: Arc<dyn crate::auth::store::AuthStore> = store.clone();
+    let (auth, beheer_token) = tokio::task::spawn_blocking(move || {
+        let auth = crate::auth::Auth::new(auth_store).map_err(|e| e.to_string())?;
+        let token = auth.first_start().map_err(|e| e.to_string())?;
+        Ok::<_, String>((Arc::new(auth), token))
+    })
+    .await
+    .map_err(|e| e.to_string())
+    .and_then(|r| r)
+    .map_err(|why| ServeError::Store {
+        path: settings.data.clone(),
+        why,
+    })?;
     let delivery: Arc<dyn DeliveryStore> = store.clone();
     let store: Arc<dyn Store> = store;
     let dispatcher =
@@ -113,6 +132,7 @@ pub async fn bind(settings: Settings) -> Result<Bound, ServeError> {
         max_body: settings.max_body,
         closing,
         limiter: Arc::new(RateLimiter::new(settings.transport.rate)),
+        auth,
     };
     let listener = TcpListener::bind(settings.listen)
         .await
@@ -127,12 +147,24 @@ pub async fn bind(settings: Settings) -> Result<Bound, ServeError> {
         addr,
         state,
         closing: closing_tx,
+        beheer_token,
         transport: settings.transport,
         tls,
     })
 }
 
 impl Bound {
+    /// The `beheer` token created by the first start on this store
+    /// (shown once; `None` on every later start).
+    pub fn beheer_token(&self) -> Option<&str> {
+        self.beheer_token.as_deref()
+    }
+
+    /// The service's credentials and audit log.
+    pub fn auth(&self) -> &Arc<crate::auth::Auth> {
+        &self.state.auth
+    }
+
     /// The address actually bound (the port chosen for `:0`).
     pub fn addr(&self) -> SocketAddr {
         self.addr

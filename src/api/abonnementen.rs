@@ -5,9 +5,12 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use serde::{Deserialize, Serialize};
 
+use super::guard::{no_access, AuditSink};
 use super::{blocking, ApiError, AppState};
+use crate::auth::Principal;
 use crate::delivery::signature::Secret;
 use crate::domain::Gemeentecode;
 use crate::report::Code;
@@ -77,6 +80,8 @@ fn new_id() -> Result<String, ApiError> {
 /// signing secret, once.
 pub async fn registreer(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let reg: Registration = serde_json::from_slice(&body).map_err(|e| {
@@ -91,6 +96,9 @@ pub async fn registreer(
     }
     let gemeente = Gemeentecode::parse(&reg.gemeente)
         .map_err(|_| ApiError::parameter("gemeente must be a CBS code of four digits"))?;
+    if !principal.voor(gemeente.as_str()) {
+        return Err(no_access());
+    }
     let mut soorten = Vec::new();
     for s in &reg.soorten {
         let soort = match s.as_str() {
@@ -130,10 +138,17 @@ pub async fn registreer(
 }
 
 /// `GET /api/v1/abonnementen`: every subscription, without secrets.
-pub async fn lijst(State(state): State<AppState>) -> Result<Response, ApiError> {
+pub async fn lijst(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+) -> Result<Response, ApiError> {
     let delivery = state.delivery.clone();
     let all = blocking(move || delivery.subscriptions()).await?;
-    let views: Vec<View> = all.iter().map(|a| View::of(a, false)).collect();
+    let views: Vec<View> = all
+        .iter()
+        .filter(|a| principal.voor(&a.gemeente))
+        .map(|a| View::of(a, false))
+        .collect();
     Ok(json(
         StatusCode::OK,
         serde_json::json!({ "abonnementen": views }),
@@ -167,13 +182,18 @@ fn dode_brief(d: &DodeBrief) -> serde_json::Value {
 /// `GET /api/v1/abonnementen/{id}`: delivery status.
 pub async fn status(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Extension(sink): Extension<AuditSink>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let delivery = state.delivery.clone();
     let store = state.store.clone();
     let key = id.clone();
+    let mine = principal.clone();
     let found = blocking(move || {
-        let Some(a) = delivery.subscription(&key)? else {
+        // Another municipality's subscription looks exactly like an
+        // unknown one.
+        let Some(a) = delivery.subscription(&key)?.filter(|a| mine.voor(&a.gemeente)) else {
             return Ok(None);
         };
         let stand: Afleverstand = delivery.delivery_state(&key)?;
@@ -185,6 +205,9 @@ pub async fn status(
     let Some((a, stand, backlog, dead)) = found else {
         return Err(not_found(&id));
     };
+    for d in &dead {
+        sink.bericht(&d.bericht_id);
+    }
     Ok(json(
         StatusCode::OK,
         Status {
@@ -208,8 +231,18 @@ pub async fn status(
 /// `DELETE /api/v1/abonnementen/{id}`.
 pub async fn verwijder(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    let delivery = state.delivery.clone();
+    let key = id.clone();
+    let own = blocking(move || delivery.subscription(&key))
+        .await?
+        .is_some_and(|a| principal.voor(&a.gemeente));
+    if !own {
+        return Err(not_found(&id));
+    }
     state.dispatcher.remove(&id);
     let delivery = state.delivery.clone();
     let key = id.clone();
@@ -231,13 +264,16 @@ pub struct ReplayParams {
 /// included.
 pub async fn replay(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Extension(sink): Extension<AuditSink>,
     Path(id): Path<String>,
     Query(p): Query<ReplayParams>,
 ) -> Result<Response, ApiError> {
     let delivery = state.delivery.clone();
     let key = id.clone();
+    let mine = principal.clone();
     let (dead, cursor) = blocking(move || {
-        Ok(match delivery.subscription(&key)? {
+        Ok(match delivery.subscription(&key)?.filter(|a| mine.voor(&a.gemeente)) {
             Some(_) => Some((
                 delivery.dead_letters(&key)?,
                 delivery.delivery_state(&key)?.cursor,
@@ -247,6 +283,9 @@ pub async fn replay(
     })
     .await?
     .ok_or_else(|| not_found(&id))?;
+    for d in &dead {
+        sink.bericht(&d.bericht_id);
+    }
     let vanaf = match p.vanaf.as_deref() {
         Some(v) => v
             .parse::<u64>()

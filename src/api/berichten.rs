@@ -3,10 +3,13 @@
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
+use axum::Extension;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use super::guard::{no_access, AuditSink};
 use super::{blocking, replies, ApiError, AppState, XML};
+use crate::auth::Principal;
 use crate::domain::Document;
 use crate::history;
 use crate::report::{Code, Melding};
@@ -75,10 +78,30 @@ struct Received {
 }
 
 /// The shared first half of both POST handlers.
-async fn receive(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Received, ApiError> {
+async fn receive(
+    state: &AppState,
+    principal: &Principal,
+    sink: &AuditSink,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Received, ApiError> {
     let bytes = xml_body(state, headers, body).await?;
     let (document, warnings, wortel) = check(state, &bytes)?;
     let id = document.bericht_id().map(|b| b.as_str().to_string());
+    // Who may send this: checked after validation, before storing.
+    if let Some(id) = &id {
+        sink.bericht(id);
+    }
+    if let Some(bsn) = document.bsn() {
+        sink.bsn(bsn.as_str());
+    }
+    // Replies name no municipality: the store refuses them as such.
+    if document
+        .gemeente()
+        .is_some_and(|g| !principal.voor(g.as_str()))
+    {
+        return Err(no_access().with_id(id));
+    }
     Ok(Received {
         bytes,
         document,
@@ -95,6 +118,8 @@ fn xml(status: StatusCode, body: Vec<u8>) -> Response {
 /// `POST /api/v1/berichten`: accept a message; answered once it is durable.
 pub async fn ontvang(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Extension(sink): Extension<AuditSink>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -104,7 +129,7 @@ pub async fn ontvang(
         warnings,
         wortel,
         id,
-    } = receive(&state, &headers, body).await?;
+    } = receive(&state, &principal, &sink, &headers, body).await?;
     let incoming = Incoming {
         raw: bytes.to_vec(),
         document,
@@ -140,10 +165,12 @@ pub async fn ontvang(
 /// `POST /api/v1/berichten/_valideer`: the same checks, nothing stored.
 pub async fn valideer(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Extension(sink): Extension<AuditSink>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let r = receive(&state, &headers, body).await?;
+    let r = receive(&state, &principal, &sink, &headers, body).await?;
     // The store's own check decides what may be sent in.
     let soort = Draft::of(&r.document, &r.warnings, r.wortel)
         .map_err(|e| ApiError::from(e).with_id(r.id.clone()))?
@@ -159,6 +186,8 @@ pub async fn valideer(
 /// number, received-at moment and status in `Ladderpost-*` headers.
 pub async fn bericht(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Extension(sink): Extension<AuditSink>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let store = state.store.clone();
@@ -172,6 +201,13 @@ pub async fn bericht(
         Ok(Some((stored, status)))
     })
     .await?;
+    // Another municipality's message is answered exactly like an unknown
+    // one: no hint that it exists.
+    let found = found.filter(|(stored, _)| principal.voor(&stored.record.gemeente));
+    if let Some((stored, _)) = &found {
+        sink.bericht(&stored.record.bericht_id);
+        sink.bsn(&stored.record.bsn);
+    }
     let Some((stored, status)) = found else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,

@@ -3,9 +3,12 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use serde::Deserialize;
 
+use super::guard::AuditSink;
 use super::{blocking, replies, ApiError, AppState, XML};
+use crate::auth::Principal;
 use crate::domain::Bsn;
 use crate::history;
 use crate::time::Moment;
@@ -22,6 +25,8 @@ pub struct Params {
 /// withdrawn versions.
 pub async fn metingen(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Extension(sink): Extension<AuditSink>,
     Path(bsn): Path<String>,
     Query(params): Query<Params>,
 ) -> Result<Response, ApiError> {
@@ -47,6 +52,16 @@ pub async fn metingen(
     let store = state.store.clone();
     let key = bsn.as_str().to_string();
     let client = blocking(move || store.client(&key)).await?;
+    // Only its municipalities' messages: a client known elsewhere only
+    // looks exactly like an unknown one.
+    let client: Vec<_> = client
+        .into_iter()
+        .filter(|s| principal.voor(&s.record.gemeente))
+        .collect();
+    sink.bsn(bsn.as_str());
+    for s in &client {
+        sink.bericht(&s.record.bericht_id);
+    }
     let versies = history::metingen(&client, peilmoment, inclusief);
     let body = replies::meetgeschiedenis(bsn.as_str(), peilmoment, &versies);
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, XML)], body).into_response())

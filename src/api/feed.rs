@@ -6,9 +6,12 @@ use std::time::Duration;
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use serde::Deserialize;
 
+use super::guard::{no_access, AuditSink};
 use super::{blocking, replies, ApiError, AppState, XML};
+use crate::auth::Principal;
 use crate::domain::Gemeentecode;
 
 /// Most items on one page, and the longest long poll.
@@ -41,6 +44,8 @@ fn number<T: std::str::FromStr>(
 /// messages when there are none, 0-60, default 0).
 pub async fn feed(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Extension(sink): Extension<AuditSink>,
     Query(p): Query<Params>,
 ) -> Result<Response, ApiError> {
     let gemeente = p
@@ -49,6 +54,9 @@ pub async fn feed(
         .ok_or_else(|| ApiError::parameter("gemeente (a CBS code) is required"))?;
     let gemeente = Gemeentecode::parse(gemeente)
         .map_err(|_| ApiError::parameter("gemeente must be a CBS code of four digits"))?;
+    if !principal.voor(gemeente.as_str()) {
+        return Err(no_access());
+    }
     let na: u64 = number(p.na.as_deref(), "na", 0)?;
     let limit: usize = number(p.limit.as_deref(), "limit", 100)?;
     if !(1..=MAX_LIMIT).contains(&limit) {
@@ -87,6 +95,10 @@ pub async fn feed(
             _ = closing.changed() => break items,
         }
     };
+    for s in &items {
+        sink.bericht(&s.record.bericht_id);
+        sink.bsn(&s.record.bsn);
+    }
     let cursor = items.last().map_or(na, |s| s.record.volgnummer);
     let body = replies::berichtenfeed(gemeente.as_str(), cursor, &items);
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, XML)], body).into_response())

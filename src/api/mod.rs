@@ -5,10 +5,12 @@
 //! never touch the storage engine directly (only the [`Store`] trait).
 
 mod abonnementen;
+mod beheer;
 mod berichten;
 mod clienten;
 mod error;
 mod feed;
+pub mod guard;
 mod health;
 pub mod replies;
 mod schema;
@@ -44,6 +46,8 @@ pub struct AppState {
     /// Becomes `true` when the service starts shutting down: long polls
     /// answer at once instead of holding the shutdown up.
     pub closing: tokio::sync::watch::Receiver<bool>,
+    /// Authentication, credentials and the audit log.
+    pub auth: Arc<crate::auth::Auth>,
     /// Token buckets per credential (or address).
     pub limiter: Arc<crate::transport::RateLimiter>,
 }
@@ -70,8 +74,21 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/schema", get(schema::lijst))
         .route("/api/v1/schema/{file}", get(schema::bestand))
+        .route(
+            "/api/v1/beheer/organisaties",
+            get(beheer::organisaties).post(beheer::organisatie_toevoegen),
+        )
+        .route(
+            "/api/v1/beheer/sleutels",
+            get(beheer::sleutels).post(beheer::sleutel_maken),
+        )
+        .route("/api/v1/beheer/sleutels/{id}", delete(beheer::sleutel_intrekken))
+        .route("/api/v1/beheer/audit", get(beheer::audit))
         .route("/health", get(health::health))
         .route("/metrics", get(health::metrics))
+        // Who may do what, and the audit log (inside `track`, which so
+        // counts refusals too).
+        .route_layer(middleware::from_fn_with_state(state.clone(), guard::guard))
         .route_layer(middleware::from_fn_with_state(state.clone(), track))
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
@@ -80,6 +97,12 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.limiter.clone(),
             crate::transport::guard::rate_limit,
+        ))
+        // Authentication, outermost: the principal is known to every
+        // layer inside (the rate limiter, the guard).
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::authenticate,
         ))
         .with_state(state)
 }

@@ -69,3 +69,10 @@ impl Principal {
 pub struct ClientCertificate {
     pub oin: String,
 }
+
+pub mod admin;
+pub mod service;
+pub mod store;
+pub mod token;
+
+pub use service::Auth;

@@ -15,6 +15,7 @@
 
 pub mod delivery;
 mod record;
+mod sled_auth;
 mod sled_delivery;
 pub mod sled_store;
 

@@ -81,6 +81,12 @@ pub(super) struct Trees {
     pub abonnementen: sled::Tree,
     pub aflevering: sled::Tree,
     pub dode_brieven: sled::Tree,
+    /// Organisations, credentials (hashes only), the audit log and the
+    /// installation's own settings (crate::auth::store).
+    pub organisaties: sled::Tree,
+    pub sleutels: sled::Tree,
+    pub audit: sled::Tree,
+    pub auth_meta: sled::Tree,
 }
 
 /// The sled engine. Dropping it stops the writer after the queued work.
@@ -166,6 +172,10 @@ impl SledStore {
             abonnementen: tree("abonnementen")?,
             aflevering: tree("aflevering")?,
             dode_brieven: tree("dode_brieven")?,
+            organisaties: tree("organisaties")?,
+            sleutels: tree("sleutels")?,
+            audit: tree("audit")?,
+            auth_meta: tree("auth_meta")?,
             db,
         };
         // Make the files sled created, and their directory entries, durable.

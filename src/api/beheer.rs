@@ -1,0 +1,163 @@
+//! `/api/v1/beheer`: organisations, credentials and the audit log, for
+//! credentials with the `beheer` role. JSON in and out; errors are
+//! `Foutbericht`s like everywhere else.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use super::{blocking, ApiError, AppState};
+use crate::auth::service::{
+    AuditView, BeheerError, NieuweOrganisatie, OrganisatieView, SleutelView,
+};
+use crate::auth::store::AuditQuery;
+use crate::report::Code;
+use crate::time::Moment;
+
+/// Most audit entries one request returns.
+pub const MAX_AUDIT: usize = 10_000;
+
+fn json(status: StatusCode, value: impl Serialize) -> Response {
+    match serde_json::to_vec(&value) {
+        Ok(body) => (status, [(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(e) => ApiError::unavailable(format!("cannot write JSON: {e}")).into_response(),
+    }
+}
+
+impl From<BeheerError> for ApiError {
+    fn from(e: BeheerError) -> ApiError {
+        match e {
+            BeheerError::Invalid(m) => ApiError::parameter(m),
+            BeheerError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, Code::HttpParameter, m),
+            BeheerError::Store(e) => ApiError::from(e),
+        }
+    }
+}
+
+async fn run<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, BeheerError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::unavailable(format!("task failed: {e}")))?
+        .map_err(ApiError::from)
+}
+
+pub async fn organisaties(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let store = state.auth.store().clone();
+    let all = blocking(move || store.organisations()).await?;
+    let views: Vec<OrganisatieView> = all.iter().map(OrganisatieView::of).collect();
+    Ok(json(StatusCode::OK, serde_json::json!({ "organisaties": views })))
+}
+
+pub async fn organisatie_toevoegen(
+    State(state): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let n: NieuweOrganisatie = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::parameter(format!(
+            "expected JSON {{\"id\", \"naam\", \"gemeenten\", \"oin\", \"rollen_bij_certificaat\"}}: {e}"
+        ))
+    })?;
+    let auth = state.auth.clone();
+    let org = run(move || auth.add_organisation(n)).await?;
+    tracing::info!(organisatie = %org.id, "organisation added");
+    Ok(json(StatusCode::CREATED, OrganisatieView::of(&org)))
+}
+
+pub async fn sleutels(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let store = state.auth.store().clone();
+    let all = blocking(move || store.credentials()).await?;
+    let views: Vec<SleutelView> = all.iter().map(|s| SleutelView::of(s, None)).collect();
+    Ok(json(StatusCode::OK, serde_json::json!({ "sleutels": views })))
+}
+
+#[derive(Deserialize)]
+pub struct NieuweSleutel {
+    organisatie: String,
+    rollen: Vec<String>,
+    #[serde(default)]
+    verloopt: Option<String>,
+}
+
+pub async fn sleutel_maken(
+    State(state): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let n: NieuweSleutel = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::parameter(format!(
+            "expected JSON {{\"organisatie\", \"rollen\", \"verloopt\"}}: {e}"
+        ))
+    })?;
+    let verloopt = match n.verloopt.as_deref() {
+        None => None,
+        Some(v) => Some(Moment::parse(v).ok_or_else(|| {
+            ApiError::parameter("verloopt must be an RFC 3339 moment, e.g. 2027-01-01T00:00:00Z")
+        })?),
+    };
+    let auth = state.auth.clone();
+    let (s, token) = run(move || auth.add_credential(&n.organisatie, &n.rollen, verloopt)).await?;
+    tracing::info!(sleutel = %s.id, organisatie = %s.organisatie, "credential created");
+    Ok(json(StatusCode::CREATED, SleutelView::of(&s, Some(token))))
+}
+
+pub async fn sleutel_intrekken(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let store = state.auth.store().clone();
+    let key = id.clone();
+    if blocking(move || store.revoke_credential(&key, Moment::now())).await? {
+        tracing::info!(sleutel = %id, "credential revoked");
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            Code::HttpNotFound,
+            format!("no credential {id}"),
+        ))
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AuditParams {
+    van: Option<String>,
+    tot: Option<String>,
+    organisatie: Option<String>,
+    limit: Option<String>,
+}
+
+pub async fn audit(
+    State(state): State<AppState>,
+    Query(p): Query<AuditParams>,
+) -> Result<Response, ApiError> {
+    let moment = |v: Option<&str>, name: &str| -> Result<Option<Moment>, ApiError> {
+        match v {
+            None => Ok(None),
+            Some(v) => Moment::parse(v).map(Some).ok_or_else(|| {
+                ApiError::parameter(format!(
+                    "{name} must be an RFC 3339 moment, e.g. 2026-01-31T12:00:00Z"
+                ))
+            }),
+        }
+    };
+    let limit = match p.limit.as_deref() {
+        None => 1000,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_AUDIT).contains(n))
+            .ok_or_else(|| ApiError::parameter(format!("limit must be 1 to {MAX_AUDIT}")))?,
+    };
+    let query = AuditQuery {
+        van: moment(p.van.as_deref(), "van")?,
+        tot: moment(p.tot.as_deref(), "tot")?,
+        organisatie: p.organisatie,
+        limit,
+    };
+    let store = state.auth.store().clone();
+    let entries = blocking(move || store.audit(&query)).await?;
+    let views: Vec<AuditView> = entries.iter().map(AuditView::of).collect();
+    Ok(json(StatusCode::OK, serde_json::json!({ "audit": views })))
+}

@@ -1,0 +1,185 @@
+//! Authentication, authorisation by role, and the audit log, for every
+//! route but the public ones (`/health`, `/metrics`, `/api/v1/schema*`).
+//!
+//! A request carries a bearer token (`Authorization: Bearer lp_…`) or, on
+//! a mutual-TLS connection, a verified [`ClientCertificate`]; either gives
+//! a [`Principal`], inserted into the request's extensions. The role a
+//! route needs is checked here; the municipality a request concerns is
+//! checked by its handler, which also notes the message ids and BSNs it
+//! touched in the request's [`AuditSink`]. Requests that post or read
+//! personal data are written to the audit log, refused ones included.
+
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::{ApiError, AppState};
+use crate::auth::store::AuditEntry;
+use crate::auth::{ClientCertificate, Principal, Rol};
+use crate::report::Code;
+use crate::time::Moment;
+
+/// What a request touched, for its audit entry (plain BSNs, request-scoped
+/// only: they are hashed before anything is written).
+#[derive(Clone, Default)]
+pub struct AuditSink(Arc<Mutex<Touched>>);
+
+#[derive(Default)]
+struct Touched {
+    berichten: Vec<String>,
+    bsns: Vec<String>,
+}
+
+impl AuditSink {
+    pub fn bericht(&self, id: &str) {
+        if let Ok(mut t) = self.0.lock() {
+            if !t.berichten.iter().any(|b| b == id) {
+                t.berichten.push(id.to_string());
+            }
+        }
+    }
+
+    pub fn bsn(&self, bsn: &str) {
+        if let Ok(mut t) = self.0.lock() {
+            if !t.bsns.iter().any(|b| b == bsn) {
+                t.bsns.push(bsn.to_string());
+            }
+        }
+    }
+}
+
+/// The role a route needs; `None` for public routes.
+fn needs(method: &Method, route: &str) -> Option<Rol> {
+    if route == "/health" || route == "/metrics" || route.starts_with("/api/v1/schema") {
+        return None;
+    }
+    Some(if route.starts_with("/api/v1/beheer") {
+        Rol::Beheer
+    } else if route.starts_with("/api/v1/berichten") && method == Method::POST {
+        Rol::Aanleveren
+    } else {
+        // Messages, histories, the feed and subscriptions; and, by
+        // default, anything added later until it says otherwise.
+        Rol::Afnemen
+    })
+}
+
+/// Whether a route posts or reads personal data.
+fn audited(method: &Method, route: &str) -> bool {
+    matches!(
+        (method.as_str(), route),
+        ("POST", "/api/v1/berichten")
+            | ("POST", "/api/v1/berichten/_valideer")
+            | ("GET", "/api/v1/berichten/{id}")
+            | ("GET", "/api/v1/clienten/{bsn}/metingen")
+            | ("GET", "/api/v1/feed")
+            | ("GET", "/api/v1/abonnementen/{id}")
+            | ("POST", "/api/v1/abonnementen/{id}/replay")
+    )
+}
+
+pub fn not_signed_in() -> Response {
+    let mut r = ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        Code::AuthNietAangemeld,
+        "a valid credential is required: send Authorization: Bearer <token>",
+    )
+    .into_response();
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"ladderpost\""),
+    );
+    r
+}
+
+pub fn no_access() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        Code::AuthGeenToegang,
+        "this credential may not do this",
+    )
+}
+
+fn principal(state: &AppState, request: &Request) -> Result<Option<Principal>, ApiError> {
+    let auth = state.auth.clone();
+    if let Some(value) = request.headers().get(header::AUTHORIZATION) {
+        let Some(token) = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(|t| t.trim().to_string())
+        else {
+            return Ok(None);
+        };
+        return auth.bearer(&token).map_err(ApiError::from);
+    }
+    if let Some(cert) = request.extensions().get::<ClientCertificate>() {
+        return auth.certificate(&cert.oin).map_err(ApiError::from);
+    }
+    Ok(None)
+}
+
+/// The outer middleware, on every request: when the request carries a
+/// valid credential, its [`Principal`] goes into the extensions (for the
+/// rate limiter and [`guard`]). Refuses nothing itself.
+pub async fn authenticate(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    match principal(&state, &request) {
+        Ok(Some(p)) => {
+            request.extensions_mut().insert(p);
+        }
+        Ok(None) => {
+            // A spoofed extension never survives: only this layer sets it.
+            request.extensions_mut().remove::<Principal>();
+        }
+        Err(e) => return e.into_response(),
+    }
+    next.run(request).await
+}
+
+/// The inner middleware, per route: refuses requests without a principal
+/// (401) or without the route's role (403), and writes the audit entry.
+pub async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(String::new, |p| p.as_str().to_string());
+    let method = request.method().clone();
+    let Some(rol) = needs(&method, &route) else {
+        return next.run(request).await;
+    };
+    let principal = request.extensions().get::<Principal>().cloned();
+    let sink = AuditSink::default();
+    let response = match &principal {
+        None => not_signed_in(),
+        Some(p) if !p.heeft(rol) => no_access().into_response(),
+        Some(_) => {
+            request.extensions_mut().insert(sink.clone());
+            next.run(request).await
+        }
+    };
+    if audited(&method, &route) {
+        let (berichten, bsns) = match sink.0.lock() {
+            Ok(mut t) => (std::mem::take(&mut t.berichten), std::mem::take(&mut t.bsns)),
+            Err(_) => (Vec::new(), Vec::new()),
+        };
+        let entry = AuditEntry {
+            tijdstip: Moment::now(),
+            organisatie: principal.as_ref().map(|p| p.organisatie.clone()),
+            sleutel: principal.as_ref().map(|p| p.sleutel.clone()),
+            methode: method.as_str().to_string(),
+            route,
+            berichten,
+            bsn_hashes: bsns.iter().map(|b| state.auth.bsn_hash(b)).collect(),
+            status: response.status().as_u16(),
+        };
+        state.auth.audit(&entry);
+    }
+    response
+}

@@ -1,0 +1,296 @@
+//! Authentication and credential management over an [`AuthStore`]: shared
+//! by the HTTP middleware, the beheer API, `ladderpost admin` and the
+//! first start of `serve`.
+
+use std::sync::Arc;
+
+use super::store::{AuditEntry, AuthStore, Organisatie, Sleutel};
+use super::{token, Principal, Rol};
+use crate::store::StoreError;
+use crate::time::Moment;
+
+/// Why a management action was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum BeheerError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+/// A new organisation as asked for.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct NieuweOrganisatie {
+    pub id: String,
+    pub naam: String,
+    #[serde(default)]
+    pub gemeenten: Vec<String>,
+    #[serde(default)]
+    pub oin: Option<String>,
+    #[serde(default)]
+    pub rollen_bij_certificaat: Vec<String>,
+}
+
+pub struct Auth {
+    store: Arc<dyn AuthStore>,
+    salt: Vec<u8>,
+}
+
+fn rollen(names: &[String]) -> Result<Vec<Rol>, BeheerError> {
+    let mut out = Vec::new();
+    for n in names {
+        let r = Rol::parse(n.trim()).ok_or_else(|| {
+            BeheerError::Invalid(format!(
+                "unknown role {n:?}; roles are aanleveren, afnemen, rapporteren, beheer"
+            ))
+        })?;
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+fn random(e: getrandom::Error) -> BeheerError {
+    BeheerError::Store(StoreError::Unavailable(format!("no randomness: {e}")))
+}
+
+impl Auth {
+    pub fn new(store: Arc<dyn AuthStore>) -> Result<Auth, StoreError> {
+        let salt = store.bsn_salt()?;
+        Ok(Auth { store, salt })
+    }
+
+    pub fn store(&self) -> &Arc<dyn AuthStore> {
+        &self.store
+    }
+
+    /// The principal a bearer token stands for, if it is known, matches,
+    /// is not revoked and has not expired.
+    pub fn bearer(&self, presented: &str) -> Result<Option<Principal>, StoreError> {
+        let Some(id) = token::credential_id(presented) else {
+            return Ok(None);
+        };
+        let Some(s) = self.store.credential(id)? else {
+            return Ok(None);
+        };
+        if !token::matches(presented, &s.hash)
+            || s.ingetrokken.is_some()
+            || s.verloopt.is_some_and(|v| v <= Moment::now())
+        {
+            return Ok(None);
+        }
+        let Some(org) = self.store.organisation(&s.organisatie)? else {
+            return Ok(None);
+        };
+        Ok(Some(Principal {
+            organisatie: org.id,
+            sleutel: s.id,
+            rollen: s.rollen,
+            gemeenten: org.gemeenten,
+        }))
+    }
+
+    /// The principal of a verified client certificate: the organisation
+    /// with that OIN, with its `rollen_bij_certificaat` (none: refused).
+    pub fn certificate(&self, oin: &str) -> Result<Option<Principal>, StoreError> {
+        let org = self
+            .store
+            .organisations()?
+            .into_iter()
+            .find(|o| o.oin.as_deref() == Some(oin) && !o.rollen_bij_certificaat.is_empty());
+        Ok(org.map(|o| Principal {
+            sleutel: format!("certificaat:{oin}"),
+            organisatie: o.id,
+            rollen: o.rollen_bij_certificaat,
+            gemeenten: o.gemeenten,
+        }))
+    }
+
+    pub fn add_organisation(&self, n: NieuweOrganisatie) -> Result<Organisatie, BeheerError> {
+        let valid_id = !n.id.is_empty()
+            && n.id.len() <= 64
+            && n
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !valid_id {
+            return Err(BeheerError::Invalid(
+                "id must be 1-64 characters a-z, 0-9 and -".into(),
+            ));
+        }
+        if n.naam.trim().is_empty() {
+            return Err(BeheerError::Invalid("naam is required".into()));
+        }
+        let mut gemeenten = Vec::new();
+        for g in &n.gemeenten {
+            let g = crate::domain::Gemeentecode::parse(g.trim()).map_err(|_| {
+                BeheerError::Invalid(format!("gemeente {g:?} is not a CBS code of four digits"))
+            })?;
+            if !gemeenten.iter().any(|x| x == g.as_str()) {
+                gemeenten.push(g.as_str().to_string());
+            }
+        }
+        if let Some(oin) = &n.oin {
+            if oin.len() != 20 || !oin.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(BeheerError::Invalid("oin must be 20 digits".into()));
+            }
+        }
+        let org = Organisatie {
+            id: n.id,
+            naam: n.naam.trim().to_string(),
+            gemeenten,
+            oin: n.oin,
+            rollen_bij_certificaat: rollen(&n.rollen_bij_certificaat)?,
+            aangemaakt: Moment::now(),
+        };
+        if self.store.add_organisation(&org)? {
+            Ok(org)
+        } else {
+            Err(BeheerError::Conflict(format!(
+                "organisation {} exists already",
+                org.id
+            )))
+        }
+    }
+
+    /// Creates a credential; returns it with its token (shown once).
+    pub fn add_credential(
+        &self,
+        organisatie: &str,
+        rol_names: &[String],
+        verloopt: Option<Moment>,
+    ) -> Result<(Sleutel, String), BeheerError> {
+        if self.store.organisation(organisatie)?.is_none() {
+            return Err(BeheerError::Invalid(format!(
+                "no organisation {organisatie}"
+            )));
+        }
+        let rollen = rollen(rol_names)?;
+        if rollen.is_empty() {
+            return Err(BeheerError::Invalid("give at least one role".into()));
+        }
+        let id = token::new_id().map_err(random)?;
+        let secret = token::generate(&id).map_err(random)?;
+        let s = Sleutel {
+            id,
+            organisatie: organisatie.to_string(),
+            rollen,
+            hash: token::hash(&secret),
+            aangemaakt: Moment::now(),
+            verloopt,
+            ingetrokken: None,
+        };
+        self.store.add_credential(&s)?;
+        Ok((s, secret))
+    }
+
+    /// On the first start of `serve` on a store: organisation `beheer`
+    /// with a `beheer` credential; its token. `None` ever after.
+    pub fn first_start(&self) -> Result<Option<String>, BeheerError> {
+        if !self.store.first_start()? {
+            return Ok(None);
+        }
+        if self.store.organisation("beheer")?.is_none() {
+            self.add_organisation(NieuweOrganisatie {
+                id: "beheer".into(),
+                naam: "Beheer".into(),
+                ..NieuweOrganisatie::default()
+            })?;
+        }
+        let (_, secret) = self.add_credential("beheer", &["beheer".to_string()], None)?;
+        Ok(Some(secret))
+    }
+
+    pub fn bsn_hash(&self, bsn: &str) -> String {
+        token::bsn_hash(&self.salt, bsn)
+    }
+
+    /// Appends to the audit log; a failure is logged, never shown.
+    pub fn audit(&self, entry: &AuditEntry) {
+        if let Err(e) = self.store.append_audit(entry) {
+            tracing::error!(error = %e, "cannot write the audit log");
+        }
+    }
+}
+
+/// A credential as listed (never its hash).
+#[derive(serde::Serialize)]
+pub struct SleutelView {
+    pub id: String,
+    pub organisatie: String,
+    pub rollen: Vec<Rol>,
+    pub aangemaakt: String,
+    pub verloopt: Option<String>,
+    pub ingetrokken: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+impl SleutelView {
+    pub fn of(s: &Sleutel, token: Option<String>) -> SleutelView {
+        SleutelView {
+            id: s.id.clone(),
+            organisatie: s.organisatie.clone(),
+            rollen: s.rollen.clone(),
+            aangemaakt: s.aangemaakt.to_string(),
+            verloopt: s.verloopt.map(|m| m.to_string()),
+            ingetrokken: s.ingetrokken.map(|m| m.to_string()),
+            token,
+        }
+    }
+}
+
+/// An organisation as listed.
+#[derive(serde::Serialize)]
+pub struct OrganisatieView {
+    pub id: String,
+    pub naam: String,
+    pub gemeenten: Vec<String>,
+    pub oin: Option<String>,
+    pub rollen_bij_certificaat: Vec<Rol>,
+    pub aangemaakt: String,
+}
+
+impl OrganisatieView {
+    pub fn of(o: &Organisatie) -> OrganisatieView {
+        OrganisatieView {
+            id: o.id.clone(),
+            naam: o.naam.clone(),
+            gemeenten: o.gemeenten.clone(),
+            oin: o.oin.clone(),
+            rollen_bij_certificaat: o.rollen_bij_certificaat.clone(),
+            aangemaakt: o.aangemaakt.to_string(),
+        }
+    }
+}
+
+/// An audit entry as shown.
+#[derive(serde::Serialize)]
+pub struct AuditView<'a> {
+    pub tijdstip: String,
+    pub organisatie: Option<&'a str>,
+    pub sleutel: Option<&'a str>,
+    pub methode: &'a str,
+    pub route: &'a str,
+    pub berichten: &'a [String],
+    pub bsn_hashes: &'a [String],
+    pub status: u16,
+}
+
+impl<'a> AuditView<'a> {
+    pub fn of(e: &'a AuditEntry) -> AuditView<'a> {
+        AuditView {
+            tijdstip: e.tijdstip.to_string(),
+            organisatie: e.organisatie.as_deref(),
+            sleutel: e.sleutel.as_deref(),
+            methode: &e.methode,
+            route: &e.route,
+            berichten: &e.berichten,
+            bsn_hashes: &e.bsn_hashes,
+            status: e.status,
+        }
+    }
+}

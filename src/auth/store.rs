@@ -1,0 +1,94 @@
+//! What authentication keeps: organisations, credentials (hashes only),
+//! the audit log and a per-installation salt. Behind its own trait, beside
+//! [`crate::store::Store`], so an engine implements both (the sled engine
+//! in `store::sled_auth`).
+
+use serde::{Deserialize, Serialize};
+
+use super::Rol;
+use crate::store::StoreError;
+use crate::time::Moment;
+
+/// An organisation (municipality, ISD, vendor) and the municipalities it
+/// acts for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organisatie {
+    pub id: String,
+    pub naam: String,
+    /// CBS codes.
+    pub gemeenten: Vec<String>,
+    /// The OIN in its PKIoverheid certificate, for mutual TLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oin: Option<String>,
+    /// The roles a request authenticated by that certificate gets (none:
+    /// the certificate alone does not authenticate).
+    #[serde(default)]
+    pub rollen_bij_certificaat: Vec<Rol>,
+    pub aangemaakt: Moment,
+}
+
+/// A credential: an API token's id, owner, roles and the SHA-256 of the
+/// token (the token itself is shown once and never stored).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sleutel {
+    pub id: String,
+    pub organisatie: String,
+    pub rollen: Vec<Rol>,
+    /// Hex SHA-256 of the whole token.
+    pub hash: String,
+    pub aangemaakt: Moment,
+    #[serde(default)]
+    pub verloopt: Option<Moment>,
+    #[serde(default)]
+    pub ingetrokken: Option<Moment>,
+}
+
+/// One entry of the audit log of processing of personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// When (UTC, like `ontvangen`).
+    pub tijdstip: Moment,
+    /// Who: absent when the request was not authenticated.
+    pub organisatie: Option<String>,
+    pub sleutel: Option<String>,
+    /// What: method and route template (never the URI: it can hold a BSN).
+    pub methode: String,
+    pub route: String,
+    pub berichten: Vec<String>,
+    /// The BSNs touched, as salted SHA-256 (hex); never plain.
+    pub bsn_hashes: Vec<String>,
+    /// The HTTP status answered.
+    pub status: u16,
+}
+
+/// Which audit entries to read.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub van: Option<Moment>,
+    pub tot: Option<Moment>,
+    pub organisatie: Option<String>,
+    pub limit: usize,
+}
+
+/// Persistence for organisations, credentials and the audit log.
+pub trait AuthStore: Send + Sync + 'static {
+    fn organisations(&self) -> Result<Vec<Organisatie>, StoreError>;
+    fn organisation(&self, id: &str) -> Result<Option<Organisatie>, StoreError>;
+    /// Stores a new organisation durably; `false` if the id is taken.
+    fn add_organisation(&self, org: &Organisatie) -> Result<bool, StoreError>;
+    fn credentials(&self) -> Result<Vec<Sleutel>, StoreError>;
+    fn credential(&self, id: &str) -> Result<Option<Sleutel>, StoreError>;
+    /// Stores a new credential durably.
+    fn add_credential(&self, sleutel: &Sleutel) -> Result<(), StoreError>;
+    /// Marks a credential revoked (durably); `false` if unknown.
+    fn revoke_credential(&self, id: &str, at: Moment) -> Result<bool, StoreError>;
+    /// The installation's salt for hashing BSNs in the audit log, created
+    /// on first use.
+    fn bsn_salt(&self) -> Result<Vec<u8>, StoreError>;
+    /// Whether `serve` has started on this store before; marks it so.
+    fn first_start(&self) -> Result<bool, StoreError>;
+    /// Appends an entry (append-only; never changed or deleted).
+    fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+    /// Entries in time order, filtered, at most `limit`.
+    fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError>;
+}
