@@ -226,6 +226,8 @@ impl Drop for TempDir {
 /// directory under the system's temp dir, on a runtime of its own.
 struct InProcess {
     base: String,
+    /// A credential for 1525 with `aanleveren` and `afnemen`.
+    token: String,
     rt: tokio::runtime::Runtime,
     stop: tokio::sync::oneshot::Sender<()>,
     serving: tokio::task::JoinHandle<Result<(), crate::server::ServeError>>,
@@ -264,12 +266,30 @@ impl InProcess {
             }))
             .map_err(|e| e.to_string())?;
         let base = format!("http://{}", bound.addr());
+        // The bench's sender and reader, created in-process.
+        let auth = bound.auth().clone();
+        let token = (move || {
+                auth.add_organisation(crate::auth::service::NieuweOrganisatie {
+                    id: "bench".into(),
+                    naam: "Benchmark".into(),
+                    gemeenten: vec!["1525".into()],
+                    ..Default::default()
+                })?;
+                auth.add_credential(
+                    "bench",
+                    &["aanleveren".to_string(), "afnemen".to_string()],
+                    None,
+                )
+                .map(|(_, token)| token)
+        })()
+        .map_err(|e: crate::auth::service::BeheerError| format!("credential: {e}"))?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let serving = rt.spawn(bound.serve(async {
             let _ = stopped.await;
         }));
         Ok(InProcess {
             base,
+            token,
             rt,
             stop,
             serving,
@@ -301,8 +321,13 @@ fn client_runtime() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| format!("client runtime: {e}"))
 }
 
-fn http_client() -> Result<reqwest::Client, String> {
+fn http_client(token: &str) -> Result<reqwest::Client, String> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+        .map_err(|e| format!("token header: {e}"))?;
+    headers.insert(reqwest::header::AUTHORIZATION, value);
     reqwest::Client::builder()
+        .default_headers(headers)
         .no_proxy()
         .tcp_nodelay(true)
         .timeout(Duration::from_secs(60))
@@ -323,7 +348,7 @@ pub fn ingest(levels: &[usize], duration: Duration) -> Result<Vec<IngestFigure>,
     )?;
     let client_rt = client_runtime()?;
     let figures = client_rt.block_on(async {
-        let http = http_client()?;
+        let http = http_client(&service.token)?;
         let next = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let mut figures = Vec::new();
         for &senders in levels {
@@ -370,7 +395,7 @@ pub fn delivery(messages: u64) -> Result<DeliveryFigures, String> {
     let service = InProcess::start("feed", run, crate::delivery::push::PushSettings::default())?;
     let client_rt = client_runtime()?;
     let result = client_rt.block_on(async {
-        let http = http_client()?;
+        let http = http_client(&service.token)?;
         // Fill, 64 senders.
         let next = std::sync::Arc::new(AtomicU64::new(0));
         let mut tasks = Vec::new();

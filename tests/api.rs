@@ -39,8 +39,8 @@ impl Api {
         let dir = tempfile::tempdir().expect("temp dir");
         let server = Server::start_with(&dir.path().join("data"), extra);
         Api {
+            client: server.client(),
             server,
-            client: reqwest::Client::new(),
             _dir: Some(dir),
         }
     }
@@ -374,9 +374,9 @@ fn raw_http(base: &str, request: Vec<Vec<u8>>) -> (u16, String) {
     (status, text)
 }
 
-fn chunked_post(path: &str, body: &[u8], chunk: usize) -> Vec<Vec<u8>> {
+fn chunked_post(token: &str, path: &str, body: &[u8], chunk: usize) -> Vec<Vec<u8>> {
     let mut parts = vec![format!(
-        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/xml\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/xml\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
     )
     .into_bytes()];
     for piece in body.chunks(chunk) {
@@ -719,18 +719,19 @@ async fn oversize_body_is_rejected_with_413() {
 
     // Chunked transfer: no length announced.
     let base = api.server.base.clone();
+    let token = api.server.token.clone();
     let small = meting_of_size("TST-GROOT-5", 1500);
     let big = meting_of_size("TST-GROOT-6", 6000);
     let (small_status, small_text) = tokio::task::spawn_blocking({
-        let base = base.clone();
-        move || raw_http(&base, chunked_post(BERICHTEN, &small, 400))
+        let (base, token) = (base.clone(), token.clone());
+        move || raw_http(&base, chunked_post(&token, BERICHTEN, &small, 400))
     })
     .await
     .unwrap();
     assert_eq!(small_status, 201, "{small_text}");
     assert!(small_text.contains("<BerichtId>TST-GROOT-5</BerichtId>"));
     let (big_status, big_text) =
-        tokio::task::spawn_blocking(move || raw_http(&base, chunked_post(BERICHTEN, &big, 500)))
+        tokio::task::spawn_blocking(move || raw_http(&base, chunked_post(&token, BERICHTEN, &big, 500)))
             .await
             .unwrap();
     assert_eq!(big_status, 413, "{big_text}");
@@ -1960,9 +1961,10 @@ async fn metrics_count_requests_rejections_and_acceptances() {
 async fn restart_keeps_messages_histories_and_numbering() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let client = reqwest::Client::new();
+    let server = Server::start(&data);
+    let client = server.client();
     let first = Api {
-        server: Server::start(&data),
+        server,
         client: client.clone(),
         _dir: None,
     };
@@ -2064,9 +2066,18 @@ async fn restart_keeps_messages_histories_and_numbering() {
 #[tokio::test]
 async fn debug_log_contains_no_bsns_or_message_contents() {
     let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    common::server::admin(
+        &data,
+        &["organisatie", "toevoegen", "--id", "test", "--naam", "Test", "--gemeenten", "0363"],
+    );
+    let token = common::server::token_of(&common::server::admin(
+        &data,
+        &["sleutel", "maken", "--organisatie", "test", "--rollen", "aanleveren,afnemen"],
+    ));
     let mut child = Command::new(env!("CARGO_BIN_EXE_ladderpost"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(dir.path().join("data"))
+        .arg(&data)
         .env("LADDERPOST_LOG", "debug")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -2082,6 +2093,10 @@ async fn debug_log_contains_no_bsns_or_message_contents() {
     let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    if line.starts_with("beheer-token: ") {
+        line.clear();
+        std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    }
     let base = line
         .trim()
         .strip_prefix("listening on ")
@@ -2093,7 +2108,7 @@ async fn debug_log_contains_no_bsns_or_message_contents() {
         rest
     });
 
-    let http = reqwest::Client::new();
+    let http = common::server::client_for(&token).build().unwrap();
     let url = |p: &str| format!("{base}{p}");
     let post = |path: &str, body: Vec<u8>| {
         http.post(url(path))

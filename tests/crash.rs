@@ -98,8 +98,9 @@ fn element<'a>(body: &'a str, name: &str) -> Option<&'a str> {
     Some(&body[start..end])
 }
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+fn client(server: &Server) -> reqwest::Client {
+    server
+        .client_builder()
         .no_proxy()
         .pool_max_idle_per_host(SENDERS * 2)
         .timeout(Duration::from_secs(30))
@@ -311,7 +312,7 @@ async fn acknowledged_messages_survive_kill_9() {
         (0usize, 0usize, 0usize);
 
     let mut server = start(data.clone()).await;
-    let mut http = client();
+    let mut http = client(&server);
     assert_eq!(healthy(&http, &server).await, 0);
 
     for round in 0..rounds {
@@ -377,7 +378,7 @@ async fn acknowledged_messages_survive_kill_9() {
 
         // 3. Restart on the same directory: the store must open cleanly.
         server = start(data.clone()).await;
-        http = client();
+        http = client(&server);
         let base = server.base.clone();
         let count_after = healthy(&http, &server).await;
 

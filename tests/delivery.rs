@@ -98,14 +98,17 @@ impl Hub {
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         let mut hub = Hub {
             server: None,
-            client: reqwest::Client::builder()
-                .timeout(Duration::from_secs(90))
-                .build()
-                .expect("client"),
+            client: reqwest::Client::new(),
             extra,
             dir,
         };
-        hub.server = Some(hub.spawn());
+        let server = hub.spawn();
+        hub.client = server
+            .client_builder()
+            .timeout(Duration::from_secs(90))
+            .build()
+            .expect("client");
+        hub.server = Some(server);
         hub
     }
 

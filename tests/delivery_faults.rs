@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use common::messages::{bsn, Bericht};
 use common::receiver::{read_inbox, ReceiveChild};
-use common::server::Server;
+use common::server::{self, Server};
 use serde_json::Value;
 
 /// Fault rounds (`LADDERPOST_FAULT_ROUNDS` overrides).
@@ -71,12 +71,13 @@ fn start_server(data: &std::path::Path) -> Server {
 /// again (an idempotent repeat) until it is acknowledged, so every message
 /// it sent is acknowledged when it returns.
 async fn sender(
+    token: String,
     n: usize,
     base: Arc<Mutex<String>>,
     stop: Arc<AtomicBool>,
     acked: Arc<Mutex<Vec<(String, u64, String)>>>,
 ) {
-    let client = reqwest::Client::builder()
+    let client = server::client_for(&token)
         .timeout(Duration::from_secs(10))
         .build()
         .expect("client");
@@ -127,12 +128,14 @@ async fn every_acknowledged_message_arrives_once_in_order_through_crashes() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
     let out = dir.path().join("inbox");
-    let client = reqwest::Client::builder()
+    let mut server = Some(start_server(&data));
+    let token = server.as_ref().unwrap().token.clone();
+    let client = server.as_ref().unwrap()
+        .client_builder()
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
 
-    let mut server = Some(start_server(&data));
     let base = Arc::new(Mutex::new(server.as_ref().unwrap().base.clone()));
 
     let port = receiver_port();
@@ -157,7 +160,7 @@ async fn every_acknowledged_message_arrives_once_in_order_through_crashes() {
     let stop = Arc::new(AtomicBool::new(false));
     let acked = Arc::new(Mutex::new(Vec::new()));
     let senders: Vec<_> = (0..SENDERS)
-        .map(|n| tokio::spawn(sender(n, base.clone(), stop.clone(), acked.clone())))
+        .map(|n| tokio::spawn(sender(token.clone(), n, base.clone(), stop.clone(), acked.clone())))
         .collect();
 
     let rounds: usize = std::env::var("LADDERPOST_FAULT_ROUNDS")
