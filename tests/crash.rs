@@ -109,7 +109,8 @@ fn client(server: &Server) -> reqwest::Client {
 }
 
 async fn start(data: PathBuf) -> Server {
-    tokio::task::spawn_blocking(move || Server::start(&data))
+    // A durability test under full load, not a test of rate limits.
+    tokio::task::spawn_blocking(move || Server::start_with(&data, &["--rate-limit", "0"]))
         .await
         .expect("start task")
 }
