@@ -269,18 +269,18 @@ impl InProcess {
         // The bench's sender and reader, created in-process.
         let auth = bound.auth().clone();
         let token = (move || {
-                auth.add_organisation(crate::auth::service::NieuweOrganisatie {
-                    id: "bench".into(),
-                    naam: "Benchmark".into(),
-                    gemeenten: vec!["1525".into()],
-                    ..Default::default()
-                })?;
-                auth.add_credential(
-                    "bench",
-                    &["aanleveren".to_string(), "afnemen".to_string()],
-                    None,
-                )
-                .map(|(_, token)| token)
+            auth.add_organisation(crate::auth::service::NieuweOrganisatie {
+                id: "bench".into(),
+                naam: "Benchmark".into(),
+                gemeenten: vec!["1525".into()],
+                ..Default::default()
+            })?;
+            auth.add_credential(
+                "bench",
+                &["aanleveren".to_string(), "afnemen".to_string()],
+                None,
+            )
+            .map(|(_, token)| token)
         })()
         .map_err(|e: crate::auth::service::BeheerError| format!("credential: {e}"))?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -730,10 +730,11 @@ async fn oversize_body_is_rejected_with_413() {
     .unwrap();
     assert_eq!(small_status, 201, "{small_text}");
     assert!(small_text.contains("<BerichtId>TST-GROOT-5</BerichtId>"));
-    let (big_status, big_text) =
-        tokio::task::spawn_blocking(move || raw_http(&base, chunked_post(&token, BERICHTEN, &big, 500)))
-            .await
-            .unwrap();
+    let (big_status, big_text) = tokio::task::spawn_blocking(move || {
+        raw_http(&base, chunked_post(&token, BERICHTEN, &big, 500))
+    })
+    .await
+    .unwrap();
     assert_eq!(big_status, 413, "{big_text}");
     assert!(
         big_text.contains("<Code>xml.too-large</Code>"),
@@ -2069,11 +2070,27 @@ async fn debug_log_contains_no_bsns_or_message_contents() {
     let data = dir.path().join("data");
     common::server::admin(
         &data,
-        &["organisatie", "toevoegen", "--id", "test", "--naam", "Test", "--gemeenten", "0363"],
+        &[
+            "organisatie",
+            "toevoegen",
+            "--id",
+            "test",
+            "--naam",
+            "Test",
+            "--gemeenten",
+            "0363",
+        ],
     );
     let token = common::server::token_of(&common::server::admin(
         &data,
-        &["sleutel", "maken", "--organisatie", "test", "--rollen", "aanleveren,afnemen"],
+        &[
+            "sleutel",
+            "maken",
+            "--organisatie",
+            "test",
+            "--rollen",
+            "aanleveren,afnemen",
+        ],
     ));
     let mut child = Command::new(env!("CARGO_BIN_EXE_ladderpost"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])

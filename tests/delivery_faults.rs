@@ -130,7 +130,9 @@ async fn every_acknowledged_message_arrives_once_in_order_through_crashes() {
     let out = dir.path().join("inbox");
     let mut server = Some(start_server(&data));
     let token = server.as_ref().unwrap().token.clone();
-    let client = server.as_ref().unwrap()
+    let client = server
+        .as_ref()
+        .unwrap()
         .client_builder()
         .timeout(Duration::from_secs(30))
         .build()
@@ -160,7 +162,15 @@ async fn every_acknowledged_message_arrives_once_in_order_through_crashes() {
     let stop = Arc::new(AtomicBool::new(false));
     let acked = Arc::new(Mutex::new(Vec::new()));
     let senders: Vec<_> = (0..SENDERS)
-        .map(|n| tokio::spawn(sender(token.clone(), n, base.clone(), stop.clone(), acked.clone())))
+        .map(|n| {
+            tokio::spawn(sender(
+                token.clone(),
+                n,
+                base.clone(),
+                stop.clone(),
+                acked.clone(),
+            ))
+        })
         .collect();
 
     let rounds: usize = std::env::var("LADDERPOST_FAULT_ROUNDS")

@@ -193,7 +193,10 @@ pub async fn status(
     let found = blocking(move || {
         // Another municipality's subscription looks exactly like an
         // unknown one.
-        let Some(a) = delivery.subscription(&key)?.filter(|a| mine.voor(&a.gemeente)) else {
+        let Some(a) = delivery
+            .subscription(&key)?
+            .filter(|a| mine.voor(&a.gemeente))
+        else {
             return Ok(None);
         };
         let stand: Afleverstand = delivery.delivery_state(&key)?;
@@ -273,13 +276,18 @@ pub async fn replay(
     let key = id.clone();
     let mine = principal.clone();
     let (dead, cursor) = blocking(move || {
-        Ok(match delivery.subscription(&key)?.filter(|a| mine.voor(&a.gemeente)) {
-            Some(_) => Some((
-                delivery.dead_letters(&key)?,
-                delivery.delivery_state(&key)?.cursor,
-            )),
-            None => None,
-        })
+        Ok(
+            match delivery
+                .subscription(&key)?
+                .filter(|a| mine.voor(&a.gemeente))
+            {
+                Some(_) => Some((
+                    delivery.dead_letters(&key)?,
+                    delivery.delivery_state(&key)?.cursor,
+                )),
+                None => None,
+            },
+        )
     })
     .await?
     .ok_or_else(|| not_found(&id))?;

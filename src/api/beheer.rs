@@ -48,7 +48,10 @@ pub async fn organisaties(State(state): State<AppState>) -> Result<Response, Api
     let store = state.auth.store().clone();
     let all = blocking(move || store.organisations()).await?;
     let views: Vec<OrganisatieView> = all.iter().map(OrganisatieView::of).collect();
-    Ok(json(StatusCode::OK, serde_json::json!({ "organisaties": views })))
+    Ok(json(
+        StatusCode::OK,
+        serde_json::json!({ "organisaties": views }),
+    ))
 }
 
 pub async fn organisatie_toevoegen(
@@ -70,7 +73,10 @@ pub async fn sleutels(State(state): State<AppState>) -> Result<Response, ApiErro
     let store = state.auth.store().clone();
     let all = blocking(move || store.credentials()).await?;
     let views: Vec<SleutelView> = all.iter().map(|s| SleutelView::of(s, None)).collect();
-    Ok(json(StatusCode::OK, serde_json::json!({ "sleutels": views })))
+    Ok(json(
+        StatusCode::OK,
+        serde_json::json!({ "sleutels": views }),
+    ))
 }
 
 #[derive(Deserialize)]

@@ -3,9 +3,9 @@
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
-use axum::Extension;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 
 use super::guard::{no_access, AuditSink};
 use super::{blocking, replies, ApiError, AppState, XML};

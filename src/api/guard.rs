@@ -109,7 +109,10 @@ fn principal(state: &AppState, request: &Request) -> Result<Option<Principal>, A
         let Some(token) = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(|t| t.trim().to_string())
         else {
             return Ok(None);
@@ -166,7 +169,10 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
     };
     if audited(&method, &route) {
         let (berichten, bsns) = match sink.0.lock() {
-            Ok(mut t) => (std::mem::take(&mut t.berichten), std::mem::take(&mut t.bsns)),
+            Ok(mut t) => (
+                std::mem::take(&mut t.berichten),
+                std::mem::take(&mut t.bsns),
+            ),
             Err(_) => (Vec::new(), Vec::new()),
         };
         let entry = AuditEntry {

@@ -82,7 +82,10 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/beheer/sleutels",
             get(beheer::sleutels).post(beheer::sleutel_maken),
         )
-        .route("/api/v1/beheer/sleutels/{id}", delete(beheer::sleutel_intrekken))
+        .route(
+            "/api/v1/beheer/sleutels/{id}",
+            delete(beheer::sleutel_intrekken),
+        )
         .route("/api/v1/beheer/audit", get(beheer::audit))
         .route("/health", get(health::health))
         .route("/metrics", get(health::metrics))

@@ -110,7 +110,11 @@ pub fn run(data: &Path, command: Admin) -> Result<String, String> {
         }
         Admin::Organisatie(OrganisatieCommand::Lijst) => {
             for o in store.organisations().map_err(|e| e.to_string())? {
-                let rollen: Vec<&str> = o.rollen_bij_certificaat.iter().map(|r| r.as_str()).collect();
+                let rollen: Vec<&str> = o
+                    .rollen_bij_certificaat
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect();
                 out.push_str(&format!(
                     "{}\t{}\tgemeenten={}\toin={}\trollen_bij_certificaat={}\n",
                     o.id,

@@ -112,8 +112,7 @@ impl Auth {
     pub fn add_organisation(&self, n: NieuweOrganisatie) -> Result<Organisatie, BeheerError> {
         let valid_id = !n.id.is_empty()
             && n.id.len() <= 64
-            && n
-                .id
+            && n.id
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !valid_id {

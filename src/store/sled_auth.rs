@@ -69,7 +69,10 @@ impl AuthStore for SledStore {
     fn add_credential(&self, sleutel: &Sleutel) -> Result<(), StoreError> {
         self.trees()
             .sleutels
-            .insert(sleutel.id.as_bytes(), serde_json::to_vec(sleutel).map_err(io)?)
+            .insert(
+                sleutel.id.as_bytes(),
+                serde_json::to_vec(sleutel).map_err(io)?,
+            )
             .map_err(io)?;
         self.sync()
     }
@@ -101,7 +104,10 @@ impl AuthStore for SledStore {
             .compare_and_swap(SALT, None::<&[u8]>, Some(&salt[..]))
             .map_err(io)?;
         self.sync()?;
-        Ok(meta.get(SALT).map_err(io)?.map_or(salt.to_vec(), |v| v.to_vec()))
+        Ok(meta
+            .get(SALT)
+            .map_err(io)?
+            .map_or(salt.to_vec(), |v| v.to_vec()))
     }
 
     fn first_start(&self) -> Result<bool, StoreError> {
@@ -129,8 +135,7 @@ impl AuthStore for SledStore {
             let e: AuditEntry = decode(&item.map_err(io)?.1)?;
             if q.van.is_some_and(|van| e.tijdstip < van)
                 || q.tot.is_some_and(|tot| e.tijdstip >= tot)
-                || q
-                    .organisatie
+                || q.organisatie
                     .as_ref()
                     .is_some_and(|o| e.organisatie.as_ref() != Some(o))
             {

@@ -16,6 +16,10 @@ pub struct Server {
     pub token: String,
     /// The `beheer` token the first start on `data` printed.
     pub beheer: Option<String>,
+    /// Whether this start printed a `beheer-token:` line.
+    pub printed_beheer: bool,
+    /// stderr (the log), when started with [`Server::start_capturing`].
+    log: Option<std::sync::Arc<std::sync::Mutex<String>>>,
 }
 
 /// Every municipality the tests use.
@@ -119,6 +123,24 @@ impl Server {
     /// Like [`Server::start_with`], with the `LADDERPOST_LOG` filter given
     /// (tests that provoke many delivery failures use `error`).
     pub fn start_logging(data: &Path, extra: &[&str], log: &str) -> Server {
+        Server::spawn(data, extra, log, false)
+    }
+
+    /// Like [`Server::start_logging`], keeping the log (stderr) for
+    /// [`Server::log`].
+    pub fn start_capturing(data: &Path, log: &str) -> Server {
+        Server::spawn(data, &[], log, true)
+    }
+
+    /// The log so far (only for [`Server::start_capturing`]).
+    pub fn log(&self) -> String {
+        self.log
+            .as_ref()
+            .map(|l| l.lock().unwrap().clone())
+            .unwrap_or_default()
+    }
+
+    fn spawn(data: &Path, extra: &[&str], log: &str, capture: bool) -> Server {
         let token = test_token(data);
         let mut child = Command::new(env!("CARGO_BIN_EXE_ladderpost"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
@@ -126,15 +148,36 @@ impl Server {
             .args(extra)
             .env("LADDERPOST_LOG", log)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(if capture {
+                Stdio::piped()
+            } else {
+                Stdio::inherit()
+            })
             .spawn()
             .expect("spawn ladderpost serve");
+        let captured = child.stderr.take().map(|mut stderr| {
+            let buffer = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+            let sink = buffer.clone();
+            std::thread::spawn(move || {
+                let mut chunk = [0u8; 4096];
+                while let Ok(n) = std::io::Read::read(&mut stderr, &mut chunk) {
+                    if n == 0 {
+                        break;
+                    }
+                    sink.lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&chunk[..n]));
+                }
+            });
+            buffer
+        });
         let stdout = child.stdout.take().expect("stdout");
         let mut reader = BufReader::new(stdout);
         let mut line = String::new();
         reader.read_line(&mut line).expect("read the first line");
         // The first start on a store prints the beheer token first.
         let mut beheer = std::fs::read_to_string(token_file(data, "beheer")).ok();
+        let printed_beheer = line.starts_with("beheer-token: ");
         if let Some(t) = line.trim().strip_prefix("beheer-token: ") {
             std::fs::write(token_file(data, "beheer"), t).expect("write the token file");
             beheer = Some(t.to_string());
@@ -154,6 +197,8 @@ impl Server {
             data: data.to_path_buf(),
             token,
             beheer,
+            printed_beheer,
+            log: captured,
         }
     }
 

@@ -1,0 +1,844 @@
+//! Authentication, authorisation and the audit log, against the real
+//! binary: token lifecycle (admin CLI and beheer API), the endpoint × role
+//! × municipality matrix, denials that leak nothing, and audit entries with
+//! hashed BSNs only.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::messages::{bsn, Bericht};
+use common::server::{admin, token_of, Server};
+use serde_json::Value;
+
+const XML: &str = "application/xml";
+/// A distinctive surname of the other municipality's client.
+const OTHER_NAME: &str = "Vertrouwelijkheidsma";
+
+fn http() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+struct Reply {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+async fn send(request: reqwest::RequestBuilder) -> Reply {
+    let r = request.send().await.expect("request");
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    let body = r.text().await.expect("body");
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+async fn get(server: &Server, token: Option<&str>, path: &str) -> Reply {
+    let mut r = http().get(server.url(path));
+    if let Some(t) = token {
+        r = r.bearer_auth(t);
+    }
+    send(r).await
+}
+
+async fn post(server: &Server, token: Option<&str>, path: &str, ct: &str, body: String) -> Reply {
+    let mut r = http()
+        .post(server.url(path))
+        .header("content-type", ct)
+        .body(body);
+    if let Some(t) = token {
+        r = r.bearer_auth(t);
+    }
+    send(r).await
+}
+
+async fn delete(server: &Server, token: Option<&str>, path: &str) -> Reply {
+    let mut r = http().delete(server.url(path));
+    if let Some(t) = token {
+        r = r.bearer_auth(t);
+    }
+    send(r).await
+}
+
+fn code(reply: &Reply) -> Option<String> {
+    let start = reply.body.find("<Code>")? + 6;
+    let end = reply.body[start..].find("</Code>")? + start;
+    Some(reply.body[start..end].to_string())
+}
+
+/// A reply without its `Tijdstip`, to compare two replies.
+fn untimed(body: &str) -> String {
+    match (body.find("<Tijdstip>"), body.find("</Tijdstip>")) {
+        (Some(a), Some(b)) => format!("{}{}", &body[..a], &body[b..]),
+        _ => body.to_string(),
+    }
+}
+
+fn json(reply: &Reply) -> Value {
+    serde_json::from_str(&reply.body).unwrap_or_else(|e| panic!("{e}: {}", reply.body))
+}
+
+/// `admin sleutel maken` for `org` with `rollen`; the token.
+fn key(data: &Path, org: &str, rollen: &str) -> String {
+    token_of(&admin(
+        data,
+        &["sleutel", "maken", "--organisatie", org, "--rollen", rollen],
+    ))
+}
+
+// ---------------------------------------------------------------------------
+// Token lifecycle
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn tokens_created_by_cli_and_api_work_until_revoked_or_expired() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    admin(
+        &data,
+        &[
+            "organisatie",
+            "toevoegen",
+            "--id",
+            "gemeente-amsterdam",
+            "--naam",
+            "Gemeente Amsterdam",
+            "--gemeenten",
+            "0363",
+        ],
+    );
+    let cli = key(&data, "gemeente-amsterdam", "afnemen");
+    let listed = admin(&data, &["organisatie", "lijst"]);
+    assert!(
+        listed.contains("gemeente-amsterdam\tGemeente Amsterdam\tgemeenten=0363"),
+        "{listed}"
+    );
+    assert!(cli.starts_with("lp_"), "{cli}");
+    let cli_id = cli.split('_').nth(1).unwrap().to_string();
+
+    let server = Server::start(&data);
+    assert!(
+        server.printed_beheer,
+        "the first start prints the beheer token"
+    );
+    let beheer = server.beheer.clone().expect("beheer token");
+    let feed = "/api/v1/feed?gemeente=0363";
+
+    // Missing, malformed and unknown tokens: 401 with WWW-Authenticate.
+    for token in [None, Some("nonsense"), Some("lp_0123456789abcdef_AAAA")] {
+        let r = get(&server, token, feed).await;
+        assert_eq!(r.status, 401, "{token:?}: {}", r.body);
+        assert_eq!(code(&r).as_deref(), Some("auth.niet-aangemeld"));
+        assert!(r.headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer"));
+    }
+    // The CLI's token, and a tampered copy of it.
+    assert_eq!(get(&server, Some(&cli), feed).await.status, 200);
+    let tampered = format!("{}x", &cli[..cli.len() - 1]);
+    assert_eq!(get(&server, Some(&tampered), feed).await.status, 401);
+
+    // A credential through the beheer API; shown once, listed without it.
+    let r = post(
+        &server,
+        Some(&beheer),
+        "/api/v1/beheer/sleutels",
+        "application/json",
+        r#"{"organisatie":"gemeente-amsterdam","rollen":["afnemen"]}"#.into(),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let created = json(&r);
+    let api = created["token"].as_str().unwrap().to_string();
+    let api_id = created["id"].as_str().unwrap().to_string();
+    assert_eq!(get(&server, Some(&api), feed).await.status, 200);
+    let list = get(&server, Some(&beheer), "/api/v1/beheer/sleutels").await;
+    assert_eq!(list.status, 200);
+    assert!(
+        list.body.contains(&api_id) && !list.body.contains(&api),
+        "{}",
+        list.body
+    );
+    assert!(!list.body.contains("hash"), "{}", list.body);
+
+    // Revoked through the API: 401 at once; unknown ids 404.
+    let r = delete(
+        &server,
+        Some(&beheer),
+        &format!("/api/v1/beheer/sleutels/{api_id}"),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = get(&server, Some(&api), feed).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(code(&r).as_deref(), Some("auth.niet-aangemeld"));
+    assert_eq!(
+        delete(
+            &server,
+            Some(&beheer),
+            "/api/v1/beheer/sleutels/ffffffffffffffff"
+        )
+        .await
+        .status,
+        404
+    );
+
+    // Expiry: already past, and a few seconds ahead.
+    let mk = |verloopt: String| {
+        post(
+            &server,
+            Some(&beheer),
+            "/api/v1/beheer/sleutels",
+            "application/json",
+            serde_json::json!({"organisatie": "gemeente-amsterdam", "rollen": ["afnemen"], "verloopt": verloopt}).to_string(),
+        )
+    };
+    let past = json(&mk("2020-01-01T00:00:00Z".into()).await)["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(get(&server, Some(&past), feed).await.status, 401);
+    let soon = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 2;
+    let soon = format!("{}", ladderpost::time::Moment(soon as i64 * 1_000_000));
+    let short = json(&mk(soon).await)["token"].as_str().unwrap().to_string();
+    assert_eq!(get(&server, Some(&short), feed).await.status, 200);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(get(&server, Some(&short), feed).await.status, 401);
+
+    // The admin CLI refuses a running server's directory, saying why.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ladderpost"))
+        .args(["admin", "--data"])
+        .arg(&data)
+        .args(["sleutel", "lijst"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ladderpost serve") && err.contains("running"),
+        "{err}"
+    );
+
+    // Revoked with the CLI while stopped; the beheer token is not printed again.
+    assert_eq!(server.stop(), Some(0));
+    let out = admin(&data, &["sleutel", "intrekken", &cli_id]);
+    assert!(out.contains("ingetrokken"), "{out}");
+    assert!(admin(&data, &["sleutel", "lijst"]).contains(&format!(
+        "{cli_id}\tgemeente-amsterdam\tafnemen\tingetrokken"
+    )));
+    let server = Server::start(&data);
+    assert!(
+        !server.printed_beheer,
+        "the beheer token is printed once only"
+    );
+    assert_eq!(get(&server, Some(&cli), feed).await.status, 401);
+    assert_eq!(
+        get(&server, Some(&beheer), "/api/v1/beheer/organisaties")
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn beheer_api_manages_organisations() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let beheer = server.beheer.clone().unwrap();
+    let body = r#"{"id":"gemeente-utrecht","naam":"Gemeente Utrecht","gemeenten":["0344"],"oin":"00000001001234567000","rollen_bij_certificaat":["aanleveren"]}"#;
+    let r = post(
+        &server,
+        Some(&beheer),
+        "/api/v1/beheer/organisaties",
+        "application/json",
+        body.into(),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let again = post(
+        &server,
+        Some(&beheer),
+        "/api/v1/beheer/organisaties",
+        "application/json",
+        body.into(),
+    )
+    .await;
+    assert_eq!(again.status, 409, "{}", again.body);
+    let bad = post(
+        &server,
+        Some(&beheer),
+        "/api/v1/beheer/organisaties",
+        "application/json",
+        r#"{"id":"x","naam":"X","gemeenten":["12"]}"#.into(),
+    )
+    .await;
+    assert_eq!(bad.status, 400);
+    let list = json(&get(&server, Some(&beheer), "/api/v1/beheer/organisaties").await);
+    let ids: Vec<&str> = list["organisaties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"beheer") && ids.contains(&"gemeente-utrecht") && ids.contains(&"test"),
+        "{ids:?}"
+    );
+    // A sender for 0344 created by the API posts for 0344 only.
+    let r = post(
+        &server,
+        Some(&beheer),
+        "/api/v1/beheer/sleutels",
+        "application/json",
+        r#"{"organisatie":"gemeente-utrecht","rollen":["aanleveren"]}"#.into(),
+    )
+    .await;
+    let sender = json(&r)["token"].as_str().unwrap().to_string();
+    let own = Bericht::meting("AUTH-U-1", "0344", &bsn(40), "2024-03-08", 3).xml();
+    assert_eq!(
+        post(&server, Some(&sender), "/api/v1/berichten", XML, own)
+            .await
+            .status,
+        201
+    );
+    let other = Bericht::meting("AUTH-U-2", "0363", &bsn(41), "2024-03-08", 3).xml();
+    let r = post(&server, Some(&sender), "/api/v1/berichten", XML, other).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(code(&r).as_deref(), Some("auth.geen-toegang"));
+    // Unknown role, unknown organisation: 400.
+    for body in [
+        r#"{"organisatie":"gemeente-utrecht","rollen":["koning"]}"#,
+        r#"{"organisatie":"nergens","rollen":["afnemen"]}"#,
+    ] {
+        let r = post(
+            &server,
+            Some(&beheer),
+            "/api/v1/beheer/sleutels",
+            "application/json",
+            body.into(),
+        )
+        .await;
+        assert_eq!(r.status, 400, "{body}: {}", r.body);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The authorisation matrix
+// ---------------------------------------------------------------------------
+
+const ROLES: [&str; 4] = ["aanleveren", "afnemen", "rapporteren", "beheer"];
+
+#[tokio::test]
+async fn every_endpoint_by_role_and_municipality() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    admin(
+        &data,
+        &[
+            "organisatie",
+            "toevoegen",
+            "--id",
+            "ams",
+            "--naam",
+            "Amsterdam",
+            "--gemeenten",
+            "0363",
+        ],
+    );
+    let tokens: Vec<(&str, String)> = ROLES.iter().map(|r| (*r, key(&data, "ams", r))).collect();
+    let server = Server::start(&data);
+    let all = server.token.clone();
+
+    // Data of both municipalities, sent by the all-municipality test organisation.
+    let (p, q) = (bsn(10), bsn(11));
+    let own = Bericht::meting("AUTH-OWN-1", "0363", &p, "2024-03-08", 3).xml();
+    let other = Bericht::meting("AUTH-OTHER-1", "0599", &q, "2024-03-08", 4)
+        .achternaam(OTHER_NAME)
+        .xml();
+    assert_eq!(
+        post(&server, Some(&all), "/api/v1/berichten", XML, own)
+            .await
+            .status,
+        201
+    );
+    assert_eq!(
+        post(&server, Some(&all), "/api/v1/berichten", XML, other)
+            .await
+            .status,
+        201
+    );
+    let mut subs = Vec::new();
+    for g in ["0363", "0599"] {
+        let r = post(
+            &server,
+            Some(&all),
+            "/api/v1/abonnementen",
+            "application/json",
+            serde_json::json!({"url": "http://127.0.0.1:9/inbox", "gemeente": g}).to_string(),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        subs.push(json(&r)["id"].as_str().unwrap().to_string());
+    }
+    let (own_sub, other_sub) = (subs[0].clone(), subs[1].clone());
+    let secrets_of_others = [q.as_str(), "AUTH-OTHER-1", OTHER_NAME, other_sub.as_str()];
+
+    let mut n = 0;
+    for (rol, token) in &tokens {
+        let t = Some(token.as_str());
+        let is = |r: &str| *rol == r;
+        let want = |ok: bool, good: u16, bad: u16| if ok { good } else { bad };
+        let mut checks: Vec<(String, Reply, u16)> = Vec::new();
+        n += 1;
+        let own_msg = Bericht::meting(
+            &format!("AUTH-M-{n}"),
+            "0363",
+            &bsn(100 + n),
+            "2024-03-08",
+            3,
+        )
+        .xml();
+        let other_msg = Bericht::meting(
+            &format!("AUTH-X-{n}"),
+            "0599",
+            &bsn(200 + n),
+            "2024-03-08",
+            3,
+        )
+        .xml();
+        checks.push((
+            "POST berichten own".into(),
+            post(&server, t, "/api/v1/berichten", XML, own_msg.clone()).await,
+            want(is("aanleveren"), 201, 403),
+        ));
+        checks.push((
+            "POST berichten other".into(),
+            post(&server, t, "/api/v1/berichten", XML, other_msg.clone()).await,
+            403,
+        ));
+        checks.push((
+            "POST _valideer own".into(),
+            post(&server, t, "/api/v1/berichten/_valideer", XML, own_msg).await,
+            want(is("aanleveren"), 200, 403),
+        ));
+        checks.push((
+            "POST _valideer other".into(),
+            post(&server, t, "/api/v1/berichten/_valideer", XML, other_msg).await,
+            403,
+        ));
+        checks.push((
+            "GET bericht own".into(),
+            get(&server, t, "/api/v1/berichten/AUTH-OWN-1").await,
+            want(is("afnemen"), 200, 403),
+        ));
+        checks.push((
+            "GET bericht other".into(),
+            get(&server, t, "/api/v1/berichten/AUTH-OTHER-1").await,
+            want(is("afnemen"), 404, 403),
+        ));
+        checks.push((
+            "GET bericht unknown".into(),
+            get(&server, t, "/api/v1/berichten/AUTH-NONE").await,
+            want(is("afnemen"), 404, 403),
+        ));
+        checks.push((
+            "GET history own".into(),
+            get(&server, t, &format!("/api/v1/clienten/{p}/metingen")).await,
+            want(is("afnemen"), 200, 403),
+        ));
+        checks.push((
+            "GET history other".into(),
+            get(&server, t, &format!("/api/v1/clienten/{q}/metingen")).await,
+            want(is("afnemen"), 200, 403),
+        ));
+        checks.push((
+            "GET feed own".into(),
+            get(&server, t, "/api/v1/feed?gemeente=0363").await,
+            want(is("afnemen"), 200, 403),
+        ));
+        checks.push((
+            "GET feed other".into(),
+            get(&server, t, "/api/v1/feed?gemeente=0599").await,
+            403,
+        ));
+        checks.push((
+            "GET abonnementen".into(),
+            get(&server, t, "/api/v1/abonnementen").await,
+            want(is("afnemen"), 200, 403),
+        ));
+        checks.push((
+            "POST abonnement other".into(),
+            post(
+                &server,
+                t,
+                "/api/v1/abonnementen",
+                "application/json",
+                r#"{"url":"http://127.0.0.1:9/x","gemeente":"0599"}"#.into(),
+            )
+            .await,
+            403,
+        ));
+        checks.push((
+            "GET abonnement own".into(),
+            get(&server, t, &format!("/api/v1/abonnementen/{own_sub}")).await,
+            want(is("afnemen"), 200, 403),
+        ));
+        checks.push((
+            "GET abonnement other".into(),
+            get(&server, t, &format!("/api/v1/abonnementen/{other_sub}")).await,
+            want(is("afnemen"), 404, 403),
+        ));
+        checks.push((
+            "replay other".into(),
+            post(
+                &server,
+                t,
+                &format!("/api/v1/abonnementen/{other_sub}/replay?vanaf=1"),
+                "application/json",
+                String::new(),
+            )
+            .await,
+            want(is("afnemen"), 404, 403),
+        ));
+        checks.push((
+            "DELETE abonnement other".into(),
+            delete(&server, t, &format!("/api/v1/abonnementen/{other_sub}")).await,
+            want(is("afnemen"), 404, 403),
+        ));
+        checks.push((
+            "GET beheer organisaties".into(),
+            get(&server, t, "/api/v1/beheer/organisaties").await,
+            want(is("beheer"), 200, 403),
+        ));
+        checks.push((
+            "GET beheer sleutels".into(),
+            get(&server, t, "/api/v1/beheer/sleutels").await,
+            want(is("beheer"), 200, 403),
+        ));
+        checks.push((
+            "GET beheer audit".into(),
+            get(&server, t, "/api/v1/beheer/audit").await,
+            want(is("beheer"), 200, 403),
+        ));
+        checks.push((
+            "POST beheer sleutels".into(),
+            post(
+                &server,
+                t,
+                "/api/v1/beheer/sleutels",
+                "application/json",
+                r#"{"organisatie":"ams","rollen":["beheer"]}"#.into(),
+            )
+            .await,
+            want(is("beheer"), 201, 403),
+        ));
+        checks.push(("GET health".into(), get(&server, t, "/health").await, 200));
+        checks.push(("GET metrics".into(), get(&server, t, "/metrics").await, 200));
+        checks.push((
+            "GET schema".into(),
+            get(&server, t, "/api/v1/schema").await,
+            200,
+        ));
+        for (what, reply, expected) in &checks {
+            assert_eq!(reply.status, *expected, "{rol}: {what}: {}", reply.body);
+            if reply.status == 403 {
+                assert_eq!(
+                    code(reply).as_deref(),
+                    Some("auth.geen-toegang"),
+                    "{rol}: {what}"
+                );
+            }
+            let public = what.starts_with("GET health")
+                || what.starts_with("GET metrics")
+                || what.starts_with("GET schema");
+            let beheer_view = what.contains("beheer");
+            if !public && !beheer_view && !what.ends_with(" own") {
+                // Refused, or filtered: nothing of the other municipality.
+                for secret in secrets_of_others {
+                    // What the caller named itself may be echoed back.
+                    let asked = (what == "GET history other" && secret == q)
+                        || (what == "GET bericht other" && secret == "AUTH-OTHER-1")
+                        || (what.contains("other")
+                            && what.contains("abonnement")
+                            && secret == other_sub)
+                        || (what == "replay other" && secret == other_sub);
+                    if asked {
+                        continue;
+                    }
+                    assert!(
+                        !reply.body.contains(secret),
+                        "{rol}: {what} shows {secret}: {}",
+                        reply.body
+                    );
+                }
+            }
+        }
+        if is("afnemen") {
+            // The own subscription and message are there; the other's are not.
+            let list = get(&server, t, "/api/v1/abonnementen").await;
+            assert!(
+                list.body.contains(&own_sub) && !list.body.contains(&other_sub),
+                "{}",
+                list.body
+            );
+            let h = get(&server, t, &format!("/api/v1/clienten/{p}/metingen")).await;
+            assert!(h.body.contains("AUTH-OWN-1"), "{}", h.body);
+            // Another municipality's client looks exactly like an unknown one.
+            let other_h = get(&server, t, &format!("/api/v1/clienten/{q}/metingen")).await;
+            let unknown_h = get(
+                &server,
+                t,
+                &format!("/api/v1/clienten/{}/metingen", bsn(999)),
+            )
+            .await;
+            assert_eq!(
+                other_h.body.replace(&q, "BSN"),
+                unknown_h.body.replace(&bsn(999), "BSN")
+            );
+            // Unknown and other-municipality ids get the same answer, but the id.
+            let a = get(&server, t, "/api/v1/berichten/AUTH-OTHER-1").await;
+            let b = get(&server, t, "/api/v1/berichten/AUTH-NONE-0").await;
+            assert_eq!(
+                untimed(&a.body.replace("AUTH-OTHER-1", "ID")),
+                untimed(&b.body.replace("AUTH-NONE-0", "ID"))
+            );
+            assert_eq!((a.status, code(&a)), (b.status, code(&b)));
+            // Registering for its own municipality works.
+            let r = post(
+                &server,
+                t,
+                "/api/v1/abonnementen",
+                "application/json",
+                r#"{"url":"http://127.0.0.1:9/y","gemeente":"0363"}"#.into(),
+            )
+            .await;
+            assert_eq!(r.status, 201, "{}", r.body);
+        }
+    }
+    // Without a token, every protected endpoint: 401; public ones: 200.
+    for path in [
+        "/api/v1/berichten/AUTH-OWN-1",
+        &format!("/api/v1/clienten/{p}/metingen"),
+        "/api/v1/feed?gemeente=0363",
+        "/api/v1/abonnementen",
+        &format!("/api/v1/abonnementen/{own_sub}"),
+        "/api/v1/beheer/organisaties",
+        "/api/v1/beheer/sleutels",
+        "/api/v1/beheer/audit",
+    ] {
+        let r = get(&server, None, path).await;
+        assert_eq!(r.status, 401, "{path}");
+        assert_eq!(code(&r).as_deref(), Some("auth.niet-aangemeld"));
+        assert!(!r.body.contains(&p), "{path}");
+    }
+    let r = post(
+        &server,
+        None,
+        "/api/v1/berichten",
+        XML,
+        Bericht::meting("AUTH-N-1", "0363", &p, "2024-03-08", 3).xml(),
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    for path in ["/health", "/metrics", "/api/v1/schema"] {
+        assert_eq!(get(&server, None, path).await.status, 200, "{path}");
+    }
+    // Deleting its own subscription works for afnemen.
+    let afnemen = &tokens[1].1;
+    assert_eq!(
+        delete(
+            &server,
+            Some(afnemen),
+            &format!("/api/v1/abonnementen/{own_sub}")
+        )
+        .await
+        .status,
+        204
+    );
+    // The other municipality's subscription survived every attempt.
+    assert_eq!(
+        get(
+            &server,
+            Some(&all),
+            &format!("/api/v1/abonnementen/{other_sub}")
+        )
+        .await
+        .status,
+        200
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The audit log
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn audit_log_records_reads_posts_and_denials_with_hashed_bsns_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    admin(
+        &data,
+        &[
+            "organisatie",
+            "toevoegen",
+            "--id",
+            "ams",
+            "--naam",
+            "Amsterdam",
+            "--gemeenten",
+            "0363",
+        ],
+    );
+    let reader = key(&data, "ams", "afnemen");
+    let server = Server::start_capturing(&data, "debug");
+    let beheer = server.beheer.clone().unwrap();
+    let all = server.token.clone();
+    let (p, q) = (bsn(20), bsn(21));
+
+    let own = Bericht::meting("AUTH-A-1", "0363", &p, "2024-03-08", 3).xml();
+    let other = Bericht::meting("AUTH-A-2", "0599", &q, "2024-03-08", 3)
+        .achternaam(OTHER_NAME)
+        .xml();
+    assert_eq!(
+        post(&server, Some(&all), "/api/v1/berichten", XML, own)
+            .await
+            .status,
+        201
+    );
+    assert_eq!(
+        post(&server, Some(&all), "/api/v1/berichten", XML, other)
+            .await
+            .status,
+        201
+    );
+    assert_eq!(
+        get(&server, Some(&reader), "/api/v1/berichten/AUTH-A-1")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        get(
+            &server,
+            Some(&reader),
+            &format!("/api/v1/clienten/{p}/metingen")
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(
+        get(&server, Some(&reader), "/api/v1/berichten/AUTH-A-2")
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        get(&server, Some(&reader), "/api/v1/feed?gemeente=0599")
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        get(&server, None, &format!("/api/v1/clienten/{q}/metingen"))
+            .await
+            .status,
+        401
+    );
+    // Not personal data: not audited.
+    assert_eq!(get(&server, Some(&reader), "/health").await.status, 200);
+
+    let r = get(&server, Some(&beheer), "/api/v1/beheer/audit").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let entries = json(&r)["audit"].as_array().unwrap().clone();
+    let find = |methode: &str, route: &str, status: u64| {
+        entries
+            .iter()
+            .find(|e| e["methode"] == methode && e["route"] == route && e["status"] == status)
+            .unwrap_or_else(|| panic!("no audit entry {methode} {route} {status}: {entries:#?}"))
+            .clone()
+    };
+    let posted = find("POST", "/api/v1/berichten", 201);
+    assert_eq!(posted["organisatie"], "test");
+    assert_eq!(posted["berichten"][0], "AUTH-A-1");
+    let read = find("GET", "/api/v1/berichten/{id}", 200);
+    assert_eq!(read["organisatie"], "ams");
+    assert!(read["sleutel"].as_str().unwrap().len() == 16);
+    let hash = read["bsn_hashes"][0].as_str().unwrap().to_string();
+    assert_eq!(hash.len(), 64);
+    assert!(hash.bytes().all(|b| b.is_ascii_hexdigit()));
+    // The same BSN hashes the same everywhere (salted per installation).
+    let history = find("GET", "/api/v1/clienten/{bsn}/metingen", 200);
+    assert_eq!(history["bsn_hashes"][0].as_str(), Some(hash.as_str()));
+    assert_eq!(posted["bsn_hashes"][0].as_str(), Some(hash.as_str()));
+    // Denials too.
+    let hidden = find("GET", "/api/v1/berichten/{id}", 404);
+    assert_eq!(hidden["organisatie"], "ams");
+    assert_eq!(find("GET", "/api/v1/feed", 403)["organisatie"], "ams");
+    assert!(find("GET", "/api/v1/clienten/{bsn}/metingen", 401)["organisatie"].is_null());
+    assert!(!entries.iter().any(|e| e["route"] == "/health"));
+    assert!(!entries.iter().any(|e| e["route"] == "/api/v1/beheer/audit"));
+
+    // Plain BSNs and contents appear nowhere: not in the audit, not in the log.
+    for secret in [p.as_str(), q.as_str(), OTHER_NAME] {
+        assert!(!r.body.contains(secret), "audit shows {secret}");
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let log = server.log();
+    assert!(log.contains("request"), "the log was captured: {log}");
+    for secret in [p.as_str(), q.as_str(), OTHER_NAME] {
+        assert!(!log.contains(secret), "the log shows {secret}");
+    }
+
+    // Filters: by organisation, by time, and a limit.
+    let r = json(
+        &get(
+            &server,
+            Some(&beheer),
+            "/api/v1/beheer/audit?organisatie=ams",
+        )
+        .await,
+    );
+    let ams = r["audit"].as_array().unwrap();
+    assert!(!ams.is_empty() && ams.iter().all(|e| e["organisatie"] == "ams"));
+    let r = json(
+        &get(
+            &server,
+            Some(&beheer),
+            "/api/v1/beheer/audit?van=2100-01-01T00:00:00Z",
+        )
+        .await,
+    );
+    assert!(r["audit"].as_array().unwrap().is_empty());
+    let r = json(
+        &get(
+            &server,
+            Some(&beheer),
+            "/api/v1/beheer/audit?tot=2100-01-01T00:00:00Z&limit=2",
+        )
+        .await,
+    );
+    assert_eq!(r["audit"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        get(&server, Some(&beheer), "/api/v1/beheer/audit?van=gisteren")
+            .await
+            .status,
+        400
+    );
+
+    // The audit log survives a restart.
+    assert_eq!(server.stop(), Some(0));
+    let server = Server::start(&data);
+    let r = json(&get(&server, Some(&beheer), "/api/v1/beheer/audit").await);
+    assert!(r["audit"].as_array().unwrap().len() >= entries.len());
+}
