@@ -1,0 +1,529 @@
+//! Transport security and hardening of the real `ladderpost serve`: mutual
+//! TLS with certificates made here (rcgen), plain HTTP only on loopback,
+//! rate limits, slow clients, huge bodies and hostile XML. Every test runs
+//! its own server on its own data directory.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::server::Server;
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, DnValue, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    KeyUsagePurpose,
+};
+
+const OIN: &str = "00000001234567890000";
+const VALIDEER: &str = "/api/v1/berichten/_valideer";
+
+// ---------------------------------------------------------------------------
+// Certificates
+// ---------------------------------------------------------------------------
+
+struct Ca {
+    cert: rcgen::Certificate,
+    key: KeyPair,
+}
+
+impl Ca {
+    fn new(name: &str) -> Ca {
+        let key = KeyPair::generate().expect("CA key");
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let cert = params.self_signed(&key).expect("CA certificate");
+        Ca { cert, key }
+    }
+
+    fn server(&self) -> (rcgen::Certificate, KeyPair) {
+        let key = KeyPair::generate().expect("server key");
+        let mut params =
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+                .expect("params");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "ladderpost test");
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let cert = params
+            .signed_by(&key, &self.cert, &self.key)
+            .expect("server certificate");
+        (cert, key)
+    }
+
+    /// A client certificate with the OIN in its subject serialNumber.
+    fn client(&self, oin: &str) -> (rcgen::Certificate, KeyPair) {
+        let key = KeyPair::generate().expect("client key");
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "Gemeente Teststad");
+        params.distinguished_name.push(
+            DnType::CustomDnType(vec![2, 5, 4, 5]),
+            DnValue::PrintableString(oin.try_into().expect("printable")),
+        );
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let cert = params
+            .signed_by(&key, &self.cert, &self.key)
+            .expect("client certificate");
+        (cert, key)
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write PEM");
+    path.display().to_string()
+}
+
+/// A client trusting `ca`, presenting `identity` when given.
+fn tls_client(ca: &Ca, identity: Option<&(rcgen::Certificate, KeyPair)>) -> reqwest::Client {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.cert.der().clone()).expect("root");
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots);
+    let config = match identity {
+        Some((cert, key)) => builder
+            .with_client_auth_cert(
+                vec![cert.der().clone()],
+                rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).expect("key"),
+            )
+            .expect("client auth"),
+        None => builder.with_no_client_auth(),
+    };
+    reqwest::Client::builder()
+        .use_preconfigured_tls(config)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client")
+}
+
+// ---------------------------------------------------------------------------
+// Mutual TLS
+// ---------------------------------------------------------------------------
+
+#[test]
+fn the_oin_is_read_from_the_subject_serial_number() {
+    let ca = Ca::new("Test CA");
+    let (client, _) = ca.client(OIN);
+    assert_eq!(
+        ladderpost::transport::tls::oin(client.der()).as_deref(),
+        Some(OIN)
+    );
+    let (server, _) = ca.server();
+    assert_eq!(ladderpost::transport::tls::oin(server.der()), None);
+    let (short, _) = ca.client("12345");
+    assert_eq!(
+        ladderpost::transport::tls::oin(short.der()),
+        None,
+        "an OIN has 20 digits"
+    );
+    assert_eq!(ladderpost::transport::tls::oin(b"not a certificate"), None);
+}
+
+#[tokio::test]
+async fn mutual_tls_verifies_client_certificates_and_still_serves_clients_without_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca = Ca::new("Test CA");
+    let (server_cert, server_key) = ca.server();
+    let cert = write(dir.path(), "server.pem", &server_cert.pem());
+    let key = write(dir.path(), "server.key", &server_key.serialize_pem());
+    let client_ca = write(dir.path(), "ca.pem", &ca.cert.pem());
+    let server = Server::start_with(
+        &dir.path().join("data"),
+        &[
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &key,
+            "--client-ca",
+            &client_ca,
+        ],
+    );
+    assert!(server.base.starts_with("https://"), "{}", server.base);
+
+    // Without a client certificate: TLS works, bearer tokens would too.
+    let anonymous = tls_client(&ca, None);
+    let reply = anonymous
+        .get(server.url("/health"))
+        .send()
+        .await
+        .expect("TLS without a client certificate");
+    assert_eq!(reply.status(), 200);
+    assert_eq!(
+        reply.headers()["strict-transport-security"],
+        "max-age=31536000; includeSubDomains"
+    );
+    assert_eq!(reply.headers()["x-content-type-options"], "nosniff");
+
+    // With a certificate from the configured CA.
+    let identity = ca.client(OIN);
+    let with_cert = tls_client(&ca, Some(&identity));
+    let reply = with_cert
+        .get(server.url("/api/v1/schema"))
+        .send()
+        .await
+        .expect("TLS with a client certificate");
+    assert_eq!(reply.status(), 200);
+
+    // A certificate from another CA is refused at the handshake.
+    let other = Ca::new("Other CA");
+    let stranger = tls_client(&ca, Some(&other.client(OIN)));
+    let refused = stranger.get(server.url("/health")).send().await;
+    assert!(refused.is_err(), "{refused:?}");
+
+    // And plain HTTP on the TLS port gets no answer.
+    let plain = reqwest::Client::new()
+        .get(server.url("/health").replacen("https", "http", 1))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await;
+    assert!(plain.map_or(true, |r| !r.status().is_success()));
+
+    // The service is still serving.
+    let reply = with_cert
+        .get(server.url("/health"))
+        .send()
+        .await
+        .expect("again");
+    assert_eq!(reply.status(), 200);
+}
+
+#[test]
+fn tls_needs_a_readable_certificate_and_key() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("missing.pem").display().to_string();
+    let output = Command::new(env!("CARGO_BIN_EXE_ladderpost"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path().join("data"))
+        .args(["--tls-cert", &missing, "--tls-key", &missing])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run serve");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot read certificates"), "{stderr}");
+}
+
+// ---------------------------------------------------------------------------
+// Plain HTTP
+// ---------------------------------------------------------------------------
+
+#[test]
+fn plain_http_is_refused_on_a_non_loopback_address() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = Command::new(env!("CARGO_BIN_EXE_ladderpost"))
+        .args(["serve", "--listen", "0.0.0.0:0", "--data"])
+        .arg(dir.path().join("data"))
+        .env_remove("LADDERPOST_ALLOW_PLAIN_HTTP")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run serve");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("refusing plain HTTP on 0.0.0.0:0"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--allow-plain-http"), "{stderr}");
+    assert!(
+        !dir.path().join("data").exists(),
+        "refused before opening the store"
+    );
+}
+
+#[test]
+fn plain_http_on_any_address_when_explicitly_allowed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ladderpost"))
+        .args([
+            "serve",
+            "--listen",
+            "0.0.0.0:0",
+            "--allow-plain-http",
+            "--data",
+        ])
+        .arg(dir.path().join("data"))
+        .env("LADDERPOST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn serve");
+    let mut lines = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    // A first start may print other lines (a beheer token) before it.
+    while !first.starts_with("listening on") {
+        first.clear();
+        if std::io::BufRead::read_line(&mut lines, &mut first).unwrap_or(0) == 0 {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        first.starts_with("listening on http://0.0.0.0:"),
+        "{first:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Security headers and rate limits
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(&dir.path().join("data"));
+    let client = reqwest::Client::new();
+    for path in ["/health", "/api/v1/schema", "/nergens"] {
+        let reply = client.get(server.url(path)).send().await.expect("GET");
+        let h = reply.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["cache-control"], "no-store", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(h["content-security-policy"], "default-src 'none'", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        assert!(
+            h.get("strict-transport-security").is_none(),
+            "no HSTS over plain HTTP"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_caller_over_its_rate_gets_429_with_retry_after_and_others_are_still_served() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start_with(
+        &dir.path().join("data"),
+        &["--rate-limit", "0.5", "--rate-burst", "5"],
+    );
+    let client = reqwest::Client::new();
+    for i in 0..5 {
+        let reply = client.get(server.url("/health")).send().await.expect("GET");
+        assert_eq!(reply.status(), 200, "request {i} is within the burst");
+    }
+    let reply = client.get(server.url("/health")).send().await.expect("GET");
+    assert_eq!(reply.status(), 429);
+    let retry: u64 = reply.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=2).contains(&retry), "Retry-After {retry}");
+    assert!(reply.headers().get("x-content-type-options").is_some());
+    let body = reply.text().await.expect("body");
+    assert!(body.contains("http.te-veel"), "{body}");
+
+    // Another address has its own bucket (all of 127/8 is loopback).
+    let other = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .expect("client");
+    let reply = other.get(server.url("/health")).send().await.expect("GET");
+    assert_eq!(reply.status(), 200);
+}
+
+// ---------------------------------------------------------------------------
+// Slow and large requests
+// ---------------------------------------------------------------------------
+
+fn connect(server: &Server) -> TcpStream {
+    let addr = server.base.trim_start_matches("http://");
+    let stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    stream
+}
+
+/// Reads until the peer closes (or the read times out): what it sent.
+fn read_all(stream: &mut TcpStream) -> String {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn a_slow_header_is_cut_off_while_others_are_served() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start_with(&dir.path().join("data"), &["--header-timeout", "1"]);
+    let mut slow = connect(&server);
+    let started = Instant::now();
+    slow.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        .expect("start");
+    let dripping = std::thread::spawn(move || {
+        // One header line every 200 ms: never done, until the server hangs up.
+        for i in 0..100 {
+            if slow.write_all(format!("X-{i}: y\r\n").as_bytes()).is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        read_all(&mut slow)
+    });
+    let client = reqwest::Client::new();
+    let reply = client.get(server.url("/health")).send().await.expect("GET");
+    assert_eq!(reply.status(), 200, "a normal client is served meanwhile");
+    let answer = tokio::task::spawn_blocking(move || dripping.join().expect("thread"))
+        .await
+        .expect("join");
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_secs(8),
+        "the slow connection lasted {elapsed:?}"
+    );
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer:?}"
+    );
+}
+
+#[test]
+fn a_slow_body_is_answered_408() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start_with(&dir.path().join("data"), &["--body-timeout", "1"]);
+    let mut slow = connect(&server);
+    let started = Instant::now();
+    slow.write_all(
+        format!(
+            "POST {VALIDEER} HTTP/1.1\r\nHost: x\r\nContent-Type: application/xml\r\n\
+             Authorization: Bearer {}\r\nContent-Length: 1000\r\n\r\n<?xml version=\"1.0\"?>",
+            server.token
+        )
+        .as_bytes(),
+    )
+    .expect("write");
+    let answer = read_all(&mut slow);
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+    assert!(answer.contains("http.te-traag"), "{answer:?}");
+}
+
+/// The server's resident memory, in kB.
+fn rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS")
+}
+
+#[test]
+fn a_100_mb_body_is_refused_early_without_being_buffered() {
+    const SIZE: usize = 100 * 1024 * 1024;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(&dir.path().join("data"));
+    let mut stream = connect(&server);
+    let started = Instant::now();
+    stream
+        .write_all(
+            format!(
+                "POST {VALIDEER} HTTP/1.1\r\nHost: x\r\nContent-Type: application/xml\r\n\
+                 Authorization: Bearer {}\r\nContent-Length: {SIZE}\r\n\r\n",
+                server.token
+            )
+            .as_bytes(),
+        )
+        .expect("headers");
+    let mut writer = stream.try_clone().expect("clone");
+    let sending = std::thread::spawn(move || {
+        let chunk = vec![b'a'; 64 * 1024];
+        let mut sent = 0;
+        while sent < SIZE {
+            if writer.write_all(&chunk).is_err() {
+                break;
+            }
+            sent += chunk.len();
+        }
+        sent
+    });
+    let answer = read_all(&mut stream);
+    let sent = sending.join().expect("sender");
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+    assert!(
+        answer.starts_with("HTTP/1.1 413") || (answer.is_empty() && sent < SIZE),
+        "sent {sent}: {answer:?}"
+    );
+    if !answer.is_empty() {
+        assert!(answer.contains("xml.too-large"), "{answer:?}");
+    }
+    let rss = rss_kb(server.pid());
+    assert!(rss < 60 * 1024, "server RSS {rss} kB");
+}
+
+// ---------------------------------------------------------------------------
+// Hostile XML
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn hostile_xml_is_refused_and_the_service_keeps_serving() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(&dir.path().join("data"));
+    let client = reqwest::Client::new();
+    let xxe = "<?xml version=\"1.0\"?>\n<!DOCTYPE m [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>\n\
+               <Meting>&x;</Meting>";
+    let laughs = {
+        let mut s =
+            String::from("<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [\n<!ENTITY lol \"lol\">\n");
+        for i in 1..10 {
+            let prev = if i == 1 {
+                "lol".to_string()
+            } else {
+                format!("lol{}", i - 1)
+            };
+            s.push_str(&format!(
+                "<!ENTITY lol{i} \"{}\">\n",
+                format!("&{prev};").repeat(10)
+            ));
+        }
+        s.push_str("]>\n<Meting>&lol9;</Meting>");
+        s
+    };
+    let deep = format!(
+        "<?xml version=\"1.0\"?>{}{}",
+        "<a>".repeat(10_000),
+        "</a>".repeat(10_000)
+    );
+    for (name, body, code) in [
+        ("XXE", xxe.to_string(), "xml.dtd"),
+        ("billion laughs", laughs, "xml.dtd"),
+        ("10,000 deep", deep, "xml.too-deep"),
+    ] {
+        let reply = client
+            .post(server.url(VALIDEER))
+            .bearer_auth(&server.token)
+            .header("content-type", "application/xml")
+            .body(body)
+            .send()
+            .await
+            .expect("POST");
+        let status = reply.status();
+        let text = reply.text().await.expect("body");
+        assert_eq!(status, 400, "{name}: {text}");
+        assert!(text.contains(code), "{name}: {text}");
+        assert!(!text.contains("root:"), "{name} leaked a file: {text}");
+        let health = client.get(server.url("/health")).send().await.expect("GET");
+        assert_eq!(health.status(), 200, "still serving after {name}");
+    }
+}
