@@ -12,7 +12,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::server::Server;
+use common::messages::{bsn, Bericht};
+use common::server::{admin, Server};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, DnValue, ExtendedKeyUsagePurpose, IsCa, KeyPair,
     KeyUsagePurpose,
@@ -201,6 +202,135 @@ async fn mutual_tls_verifies_client_certificates_and_still_serves_clients_withou
     assert_eq!(reply.status(), 200);
 }
 
+/// An organisation known by its OIN, acting for gemeente 0363 with
+/// `rollen_bij_certificaat` = afnemen: a client certificate with that OIN
+/// (and no bearer token) may read that municipality's feed and nothing
+/// more, and every such request is audited under the organisation.
+#[tokio::test]
+async fn a_client_certificate_alone_authenticates_its_organisation_with_its_roles() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    admin(
+        &data,
+        &[
+            "organisatie",
+            "toevoegen",
+            "--id",
+            "ams-oin",
+            "--naam",
+            "Gemeente Amsterdam (certificaat)",
+            "--gemeenten",
+            "0363",
+            "--oin",
+            OIN,
+            "--rollen-bij-certificaat",
+            "afnemen",
+        ],
+    );
+    let listed = admin(&data, &["organisatie", "lijst"]);
+    assert!(
+        listed.contains(&format!("oin={OIN}\trollen_bij_certificaat=afnemen")),
+        "{listed}"
+    );
+    let ca = Ca::new("Test CA");
+    let (server_cert, server_key) = ca.server();
+    let cert = write(dir.path(), "server.pem", &server_cert.pem());
+    let key = write(dir.path(), "server.key", &server_key.serialize_pem());
+    let client_ca = write(dir.path(), "ca.pem", &ca.cert.pem());
+    let server = Server::start_with(
+        &data,
+        &[
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &key,
+            "--client-ca",
+            &client_ca,
+        ],
+    );
+    let beheer = server.beheer.clone().expect("first start: a beheer token");
+
+    // The certificate, no bearer token.
+    let with_cert = tls_client(&ca, Some(&ca.client(OIN)));
+    let own = with_cert
+        .get(server.url("/api/v1/feed?gemeente=0363"))
+        .send()
+        .await
+        .expect("feed 0363");
+    assert_eq!(
+        own.status(),
+        200,
+        "{}",
+        own.text().await.unwrap_or_default()
+    );
+    let other = with_cert
+        .get(server.url("/api/v1/feed?gemeente=0599"))
+        .send()
+        .await
+        .expect("feed 0599");
+    assert_eq!(other.status(), 403);
+    assert!(other
+        .text()
+        .await
+        .expect("body")
+        .contains("auth.geen-toegang"));
+    let bericht = Bericht::meting("SEC-CERT-1", "0363", &bsn(31), "2024-03-08", 3).xml();
+    let posted = with_cert
+        .post(server.url("/api/v1/berichten"))
+        .header("content-type", "application/xml")
+        .body(bericht)
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(posted.status(), 403, "the certificate gives no aanleveren");
+    assert!(posted
+        .text()
+        .await
+        .expect("body")
+        .contains("auth.geen-toegang"));
+
+    // A certificate from the right CA whose OIN no organisation has.
+    let unknown = tls_client(&ca, Some(&ca.client("00000009999999990000")));
+    let refused = unknown
+        .get(server.url("/api/v1/feed?gemeente=0363"))
+        .send()
+        .await
+        .expect("feed with an unknown OIN");
+    assert_eq!(refused.status(), 401);
+    assert!(refused
+        .text()
+        .await
+        .expect("body")
+        .contains("auth.niet-aangemeld"));
+
+    // The audit log names the organisation and the certificate.
+    let reply = tls_client(&ca, None)
+        .get(server.url("/api/v1/beheer/audit?organisatie=ams-oin"))
+        .bearer_auth(&beheer)
+        .send()
+        .await
+        .expect("audit");
+    assert_eq!(reply.status(), 200);
+    let audit: serde_json::Value =
+        serde_json::from_str(&reply.text().await.expect("body")).expect("JSON");
+    let entries = audit["audit"].as_array().expect("entries").clone();
+    let find = |methode: &str, route: &str, status: u64| {
+        entries
+            .iter()
+            .find(|e| e["methode"] == methode && e["route"] == route && e["status"] == status)
+            .unwrap_or_else(|| panic!("no audit entry {methode} {route} {status}: {entries:#?}"))
+    };
+    for (methode, route, status) in [
+        ("GET", "/api/v1/feed", 200),
+        ("GET", "/api/v1/feed", 403),
+        ("POST", "/api/v1/berichten", 403),
+    ] {
+        let e = find(methode, route, status);
+        assert_eq!(e["organisatie"], "ams-oin");
+        assert_eq!(e["sleutel"], format!("certificaat:{OIN}"));
+    }
+}
+
 #[test]
 fn tls_needs_a_readable_certificate_and_key() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -332,6 +462,53 @@ async fn a_caller_over_its_rate_gets_429_with_retry_after_and_others_are_still_s
         .build()
         .expect("client");
     let reply = other.get(server.url("/health")).send().await.expect("GET");
+    assert_eq!(reply.status(), 200);
+}
+
+#[tokio::test]
+async fn invalid_bearer_tokens_are_rate_limited_by_address() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start_with(
+        &dir.path().join("data"),
+        &["--rate-limit", "0.5", "--rate-burst", "5"],
+    );
+    let client = reqwest::Client::new();
+    // Guesses of every shape: a token-shaped one with an unknown id, the
+    // real token's id with a wrong secret, and garbage.
+    let t = &server.token;
+    let last = if t.ends_with('A') { 'B' } else { 'A' };
+    let wrong_secret = format!("{}{last}", &t[..t.len() - 1]);
+    let guesses = [
+        "lp_0000000000000000_00000000000000000000000000000000".to_string(),
+        wrong_secret,
+        "geen-token".to_string(),
+    ];
+    for i in 0..5 {
+        let reply = client
+            .get(server.url("/api/v1/feed?gemeente=0363"))
+            .bearer_auth(&guesses[i % guesses.len()])
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(reply.status(), 401, "guess {i} is within the burst");
+    }
+    let reply = client
+        .get(server.url("/api/v1/feed?gemeente=0363"))
+        .bearer_auth(&guesses[0])
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(reply.status(), 429, "the sixth guess from this address");
+    assert!(reply.headers().get("retry-after").is_some());
+    assert!(reply.text().await.expect("body").contains("http.te-veel"));
+
+    // A valid credential has its own bucket, even from the same address.
+    let reply = server
+        .client()
+        .get(server.url("/api/v1/feed?gemeente=0363"))
+        .send()
+        .await
+        .expect("GET");
     assert_eq!(reply.status(), 200);
 }
 
