@@ -192,12 +192,15 @@ impl Bound {
         let store = state.store.clone();
         let delivery = state.delivery.clone();
         let dispatcher = state.dispatcher.clone();
+        let auth = state.auth.clone();
         let app = transport.wrap(api::router(state));
         transport::serve(listener, app, tls, &transport, shutdown).await;
         tracing::info!("stopped accepting requests; finishing deliveries in flight");
         dispatcher.shutdown().await;
         drop(dispatcher);
         drop(delivery);
+        // The audit writer holds the store too: let it finish first.
+        tokio::task::spawn_blocking(move || auth.close()).await.ok();
         tracing::info!("closing the store");
         // The last references: dropping them drains the writer and flushes.
         tokio::task::spawn_blocking(move || drop(store)).await.ok();

@@ -162,8 +162,13 @@ pub async fn audit(
         organisatie: p.organisatie,
         limit,
     };
-    let store = state.auth.store().clone();
-    let entries = blocking(move || store.audit(&query)).await?;
+    let auth = state.auth.clone();
+    let entries = blocking(move || {
+        // Entries are written by a background thread: let it catch up.
+        auth.flush_audit();
+        auth.store().audit(&query)
+    })
+    .await?;
     let views: Vec<AuditView> = entries.iter().map(AuditView::of).collect();
     Ok(json(StatusCode::OK, serde_json::json!({ "audit": views })))
 }

@@ -33,9 +33,20 @@ pub struct NieuweOrganisatie {
     pub rollen_bij_certificaat: Vec<String>,
 }
 
+/// Work for the audit writer.
+enum AuditJob {
+    Entry(AuditEntry),
+    /// Answered once everything queued before it is written.
+    Flush(std::sync::mpsc::SyncSender<()>),
+}
+
 pub struct Auth {
     store: Arc<dyn AuthStore>,
     salt: Vec<u8>,
+    /// Audit entries go to a writer thread: a store write per request
+    /// would otherwise sit on every request's path (docs/performance.md).
+    audit: std::sync::Mutex<Option<std::sync::mpsc::Sender<AuditJob>>>,
+    audit_writer: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 fn rollen(names: &[String]) -> Result<Vec<Rol>, BeheerError> {
@@ -60,7 +71,58 @@ fn random(e: getrandom::Error) -> BeheerError {
 impl Auth {
     pub fn new(store: Arc<dyn AuthStore>) -> Result<Auth, StoreError> {
         let salt = store.bsn_salt()?;
-        Ok(Auth { store, salt })
+        let (tx, rx) = std::sync::mpsc::channel::<AuditJob>();
+        let writer_store = store.clone();
+        let writer = std::thread::Builder::new()
+            .name("ladderpost-audit".into())
+            .spawn(move || {
+                for job in rx {
+                    match job {
+                        AuditJob::Entry(entry) => {
+                            if let Err(e) = writer_store.append_audit(&entry) {
+                                tracing::error!(error = %e, "cannot write the audit log");
+                            }
+                        }
+                        AuditJob::Flush(done) => {
+                            let _ = done.send(());
+                        }
+                    }
+                }
+            })
+            .map_err(|e| StoreError::Unavailable(format!("audit writer: {e}")))?;
+        Ok(Auth {
+            store,
+            salt,
+            audit: std::sync::Mutex::new(Some(tx)),
+            audit_writer: std::sync::Mutex::new(Some(writer)),
+        })
+    }
+
+    /// Waits until every audit entry queued so far is written, so that a
+    /// query sees everything that happened before it.
+    pub fn flush_audit(&self) {
+        let (done, wait) = std::sync::mpsc::sync_channel(1);
+        let sent = self
+            .audit
+            .lock()
+            .ok()
+            .and_then(|tx| tx.as_ref().map(|tx| tx.send(AuditJob::Flush(done)).is_ok()))
+            .unwrap_or(false);
+        if sent {
+            let _ = wait.recv();
+        }
+    }
+
+    /// Writes the audit entries still queued and stops the audit writer;
+    /// call before the store is closed. Later entries are written directly.
+    pub fn close(&self) {
+        if let Ok(mut tx) = self.audit.lock() {
+            tx.take();
+        }
+        let writer = self.audit_writer.lock().ok().and_then(|mut w| w.take());
+        if let Some(w) = writer {
+            let _ = w.join();
+        }
     }
 
     pub fn store(&self) -> &Arc<dyn AuthStore> {
@@ -207,10 +269,22 @@ impl Auth {
         token::bsn_hash(&self.salt, bsn)
     }
 
-    /// Appends to the audit log; a failure is logged, never shown.
+    /// Appends to the audit log (through the writer thread); a failure is
+    /// logged, never shown.
     pub fn audit(&self, entry: &AuditEntry) {
-        if let Err(e) = self.store.append_audit(entry) {
-            tracing::error!(error = %e, "cannot write the audit log");
+        let queued = self
+            .audit
+            .lock()
+            .ok()
+            .and_then(|tx| {
+                tx.as_ref()
+                    .map(|tx| tx.send(AuditJob::Entry(entry.clone())).is_ok())
+            })
+            .unwrap_or(false);
+        if !queued {
+            if let Err(e) = self.store.append_audit(entry) {
+                tracing::error!(error = %e, "cannot write the audit log");
+            }
         }
     }
 }
