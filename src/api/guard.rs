@@ -185,7 +185,14 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
             bsn_hashes: bsns.iter().map(|b| state.auth.bsn_hash(b)).collect(),
             status: response.status().as_u16(),
         };
-        state.auth.audit(&entry);
+        // Every processing of personal data is accounted for before its
+        // answer leaves: no answer without a durable audit entry.
+        if !state.auth.audit(&entry).await {
+            return ApiError::unavailable(
+                "the audit log cannot be written; nothing is answered without it",
+            )
+            .into_response();
+        }
     }
     response
 }

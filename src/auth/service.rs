@@ -35,7 +35,8 @@ pub struct NieuweOrganisatie {
 
 /// Work for the audit writer.
 enum AuditJob {
-    Entry(AuditEntry),
+    /// An entry, and who waits for it to be durable.
+    Entry(AuditEntry, tokio::sync::oneshot::Sender<bool>),
     /// Answered once everything queued before it is written.
     Flush(std::sync::mpsc::SyncSender<()>),
 }
@@ -76,16 +77,39 @@ impl Auth {
         let writer = std::thread::Builder::new()
             .name("ladderpost-audit".into())
             .spawn(move || {
-                for job in rx {
-                    match job {
-                        AuditJob::Entry(entry) => {
-                            if let Err(e) = writer_store.append_audit(&entry) {
-                                tracing::error!(error = %e, "cannot write the audit log");
+                // Group commit: write everything queued, sync once, then
+                // release the requests waiting for their entries.
+                while let Ok(first) = rx.recv() {
+                    let mut jobs = vec![first];
+                    while let Ok(more) = rx.try_recv() {
+                        jobs.push(more);
+                    }
+                    let mut waiting = Vec::new();
+                    let mut flushes = Vec::new();
+                    let mut ok = true;
+                    for job in jobs {
+                        match job {
+                            AuditJob::Entry(entry, done) => {
+                                if let Err(e) = writer_store.append_audit(&entry) {
+                                    tracing::error!(error = %e, "cannot write the audit log");
+                                    ok = false;
+                                }
+                                waiting.push(done);
                             }
+                            AuditJob::Flush(done) => flushes.push(done),
                         }
-                        AuditJob::Flush(done) => {
-                            let _ = done.send(());
+                    }
+                    if !waiting.is_empty() {
+                        if let Err(e) = writer_store.sync_audit() {
+                            tracing::error!(error = %e, "cannot sync the audit log");
+                            ok = false;
                         }
+                    }
+                    for done in waiting {
+                        let _ = done.send(ok);
+                    }
+                    for done in flushes {
+                        let _ = done.send(());
                     }
                 }
             })
@@ -269,21 +293,31 @@ impl Auth {
         token::bsn_hash(&self.salt, bsn)
     }
 
-    /// Appends to the audit log (through the writer thread); a failure is
-    /// logged, never shown.
-    pub fn audit(&self, entry: &AuditEntry) {
+    /// Appends to the audit log through the writer thread and resolves once
+    /// the entry is durable: `false` when it could not be recorded.
+    pub fn audit(&self, entry: &AuditEntry) -> impl std::future::Future<Output = bool> + Send {
+        let (done, durable) = tokio::sync::oneshot::channel();
         let queued = self
             .audit
             .lock()
             .ok()
             .and_then(|tx| {
                 tx.as_ref()
-                    .map(|tx| tx.send(AuditJob::Entry(entry.clone())).is_ok())
+                    .map(|tx| tx.send(AuditJob::Entry(entry.clone(), done)).is_ok())
             })
             .unwrap_or(false);
-        if !queued {
-            if let Err(e) = self.store.append_audit(entry) {
-                tracing::error!(error = %e, "cannot write the audit log");
+        // After `close`: write directly.
+        let direct = (!queued).then(|| {
+            self.store
+                .append_audit(entry)
+                .and_then(|()| self.store.sync_audit())
+                .map_err(|e| tracing::error!(error = %e, "cannot write the audit log"))
+                .is_ok()
+        });
+        async move {
+            match direct {
+                Some(ok) => ok,
+                None => durable.await.unwrap_or(false),
             }
         }
     }

@@ -129,6 +129,10 @@ impl AuthStore for SledStore {
         Ok(())
     }
 
+    fn sync_audit(&self) -> Result<(), StoreError> {
+        self.sync()
+    }
+
     fn audit(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
         let mut out = Vec::new();
         for item in self.trees().audit.iter() {
