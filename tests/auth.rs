@@ -842,3 +842,42 @@ async fn audit_log_records_reads_posts_and_denials_with_hashed_bsns_only() {
     let r = json(&get(&server, Some(&beheer), "/api/v1/beheer/audit").await);
     assert!(r["audit"].as_array().unwrap().len() >= entries.len());
 }
+
+#[tokio::test]
+async fn audit_entries_survive_a_kill_right_after_the_answer() {
+    // No answer leaves before its audit entry is durable: kill -9 the
+    // server the moment reads are answered, and every read is still in the
+    // log after a restart.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data);
+    let beheer = server.beheer.clone().unwrap();
+    let all = server.token.clone();
+    let p = bsn(30);
+    let m = Bericht::meting("AUTH-K-1", "0363", &p, "2024-03-08", 3).xml();
+    assert_eq!(
+        post(&server, Some(&all), "/api/v1/berichten", XML, m)
+            .await
+            .status,
+        201
+    );
+    for _ in 0..5 {
+        let r = get(
+            &server,
+            Some(&all),
+            &format!("/api/v1/clienten/{p}/metingen"),
+        )
+        .await;
+        assert_eq!(r.status, 200);
+    }
+    server.kill();
+    let server = Server::start(&data);
+    let audit = json(&get(&server, Some(&beheer), "/api/v1/beheer/audit?limit=1000").await);
+    let reads = audit["audit"]
+        .as_array()
+        .expect("audit list")
+        .iter()
+        .filter(|e| e["route"] == "/api/v1/clienten/{bsn}/metingen" && e["status"] == 200)
+        .count();
+    assert_eq!(reads, 5, "{audit:#}");
+}
