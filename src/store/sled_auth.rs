@@ -1,8 +1,8 @@
 //! The sled engine's side of authentication: organisations, credentials,
 //! the audit log and the installation's settings, in their own trees of
 //! the same database. Organisations and credentials are fsynced when
-//! written; audit entries ride along with the next sync (every accepted
-//! message syncs) or sled's periodic flush, and a clean stop flushes all.
+//! written; audit entries are synced by the audit writer, one sync per
+//! group, before the answers they record leave (`auth::service`).
 
 use crate::auth::store::{AuditEntry, AuditQuery, AuthStore, Organisatie, Sleutel};
 use crate::time::Moment;
