@@ -124,7 +124,7 @@ pub async fn bind(settings: Settings) -> Result<Bound, ServeError> {
             }
         })?;
     let (closing_tx, closing) = tokio::sync::watch::channel(false);
-    let state = AppState {
+    let state = AppState::new(api::Shared {
         store,
         delivery,
         dispatcher,
@@ -133,7 +133,7 @@ pub async fn bind(settings: Settings) -> Result<Bound, ServeError> {
         closing,
         limiter: Arc::new(RateLimiter::new(settings.transport.rate)),
         auth,
-    };
+    });
     let listener = TcpListener::bind(settings.listen)
         .await
         .map_err(|why| ServeError::Listen {
@@ -193,7 +193,7 @@ impl Bound {
         let delivery = state.delivery.clone();
         let dispatcher = state.dispatcher.clone();
         let auth = state.auth.clone();
-        let app = transport.wrap(api::router(state));
+        let app = api::router(state);
         transport::serve(listener, app, tls, &transport, shutdown).await;
         tracing::info!("stopped accepting requests; finishing deliveries in flight");
         dispatcher.shutdown().await;

@@ -112,9 +112,9 @@ pub async fn sleutel_intrekken(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let store = state.auth.store().clone();
+    let auth = state.auth.clone();
     let key = id.clone();
-    if blocking(move || store.revoke_credential(&key, Moment::now())).await? {
+    if blocking(move || auth.revoke_credential(&key)).await? {
         tracing::info!(sleutel = %id, "credential revoked");
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {

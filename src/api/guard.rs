@@ -10,6 +10,7 @@
 //! personal data are written to the audit log, refused ones included.
 
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -126,8 +127,8 @@ fn principal(state: &AppState, request: &Request) -> Result<Option<Principal>, A
 }
 
 /// The outer middleware, on every request: when the request carries a
-/// valid credential, its [`Principal`] goes into the extensions (for the
-/// rate limiter and [`guard`]). Refuses nothing itself.
+/// valid credential, its [`Principal`] goes into the extensions (for
+/// [`guard`]); then the rate limit by credential (or address).
 pub async fn authenticate(
     State(state): State<AppState>,
     mut request: Request,
@@ -143,18 +144,47 @@ pub async fn authenticate(
         }
         Err(e) => return e.into_response(),
     }
+    if let Some(refused) = crate::transport::guard::rate_limit(&state.limiter, &request) {
+        return refused;
+    }
     next.run(request).await
 }
 
 /// The inner middleware, per route: refuses requests without a principal
-/// (401) or without the route's role (403), and writes the audit entry.
-pub async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+/// (401) or without the route's role (403), writes the audit entry, and
+/// counts the request in the metrics and the log, by route template
+/// (URIs can hold BSNs, templates cannot).
+pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(String::new, |p| p.as_str().to_string());
     let method = request.method().clone();
-    let Some(rol) = needs(&method, &route) else {
+    let response = authorised(&state, &method, &route, request, next).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    state
+        .metrics
+        .request(method.as_str(), &route, status, elapsed);
+    tracing::info!(
+        method = %method,
+        route = %route,
+        status,
+        micros = elapsed.as_micros() as u64,
+        "request"
+    );
+    response
+}
+
+async fn authorised(
+    state: &AppState,
+    method: &Method,
+    route: &str,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let Some(rol) = needs(method, route) else {
         return next.run(request).await;
     };
     let principal = request.extensions().get::<Principal>().cloned();
@@ -167,7 +197,7 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
             next.run(request).await
         }
     };
-    if audited(&method, &route) {
+    if audited(method, route) {
         let (berichten, bsns) = match sink.0.lock() {
             Ok(mut t) => (
                 std::mem::take(&mut t.berichten),
@@ -180,7 +210,7 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
             organisatie: principal.as_ref().map(|p| p.organisatie.clone()),
             sleutel: principal.as_ref().map(|p| p.sleutel.clone()),
             methode: method.as_str().to_string(),
-            route,
+            route: route.to_string(),
             berichten,
             bsn_hashes: bsns.iter().map(|b| state.auth.bsn_hash(b)).collect(),
             status: response.status().as_u16(),

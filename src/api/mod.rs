@@ -16,11 +16,8 @@ pub mod replies;
 mod schema;
 
 use std::sync::Arc;
-use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::middleware;
 use axum::routing::{delete, get, post};
 use axum::Router;
 
@@ -34,9 +31,27 @@ use crate::telemetry::Metrics;
 /// The content type of every XML reply.
 pub const XML: &str = "application/xml; charset=utf-8";
 
-/// What every handler shares.
+/// What every handler shares: one reference, cloned per request and per
+/// layer (docs/performance.md).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> AppState {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+pub struct Shared {
     pub store: Arc<dyn Store>,
     pub delivery: Arc<dyn DeliveryStore>,
     pub dispatcher: Arc<Dispatcher>,
@@ -89,20 +104,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/beheer/audit", get(beheer::audit))
         .route("/health", get(health::health))
         .route("/metrics", get(health::metrics))
-        // Who may do what, and the audit log (inside `track`, which so
-        // counts refusals too).
+        // Who may do what, the audit log, metrics and the log line.
         .route_layer(middleware::from_fn_with_state(state.clone(), guard::guard))
-        .route_layer(middleware::from_fn_with_state(state.clone(), track))
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
-        // Rate limits by credential: authentication must run first, so its
-        // layer goes after (outside) this one.
-        .layer(middleware::from_fn_with_state(
-            state.limiter.clone(),
-            crate::transport::guard::rate_limit,
-        ))
-        // Authentication, outermost: the principal is known to every
-        // layer inside (the rate limiter, the guard).
+        // Authentication and rate limits by credential, outermost: the
+        // principal is known to the guard inside.
         .layer(middleware::from_fn_with_state(
             state.clone(),
             guard::authenticate,
@@ -124,31 +131,6 @@ async fn wrong_method() -> ApiError {
         crate::report::Code::HttpNotFound,
         "this resource does not support that method",
     )
-}
-
-/// Metrics and a log line per request, by route template: URIs can hold
-/// BSNs, templates cannot.
-async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
-    let method = request.method().clone();
-    let response = next.run(request).await;
-    let elapsed = started.elapsed();
-    let status = response.status().as_u16();
-    state
-        .metrics
-        .request(method.as_str(), &route, status, elapsed);
-    tracing::info!(
-        method = %method,
-        route = %route,
-        status,
-        micros = elapsed.as_micros() as u64,
-        "request"
-    );
-    response
 }
 
 /// Runs a synchronous store read off the async workers.

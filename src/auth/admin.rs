@@ -159,10 +159,7 @@ pub fn run(data: &Path, command: Admin) -> Result<String, String> {
             }
         }
         Admin::Sleutel(SleutelCommand::Intrekken { id }) => {
-            if store
-                .revoke_credential(&id, Moment::now())
-                .map_err(|e| e.to_string())?
-            {
+            if auth.revoke_credential(&id).map_err(|e| e.to_string())? {
                 out.push_str(&format!("sleutel {id} ingetrokken\n"));
             } else {
                 return Err(format!("no credential {id}"));

@@ -2,6 +2,7 @@
 //! by the HTTP middleware, the beheer API, `ladderpost admin` and the
 //! first start of `serve`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::store::{AuditEntry, AuthStore, Organisatie, Sleutel};
@@ -44,10 +45,31 @@ enum AuditJob {
 pub struct Auth {
     store: Arc<dyn AuthStore>,
     salt: Vec<u8>,
+    /// Credentials and certificate organisations found so far: a store
+    /// read and decode per request cost a fifth of the API's throughput
+    /// (docs/performance.md). Cleared by every change made through this
+    /// `Auth`; the only other writer, `ladderpost admin`, cannot open the
+    /// store while the service has it open.
+    known: std::sync::RwLock<Known>,
     /// Audit entries go to a writer thread: a store write per request
     /// would otherwise sit on every request's path (docs/performance.md).
     audit: std::sync::Mutex<Option<std::sync::mpsc::Sender<AuditJob>>>,
     audit_writer: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+#[derive(Default)]
+struct Known {
+    /// Credential id to its stored hash, expiry, revocation and principal.
+    keys: HashMap<String, Arc<KnownKey>>,
+    /// OIN to the principal of its organisation's certificate roles.
+    oins: HashMap<String, Principal>,
+}
+
+struct KnownKey {
+    hash: String,
+    verloopt: Option<Moment>,
+    ingetrokken: bool,
+    principal: Principal,
 }
 
 fn rollen(names: &[String]) -> Result<Vec<Rol>, BeheerError> {
@@ -84,27 +106,29 @@ impl Auth {
                     while let Ok(more) = rx.try_recv() {
                         jobs.push(more);
                     }
+                    let mut entries = Vec::new();
                     let mut waiting = Vec::new();
                     let mut flushes = Vec::new();
-                    let mut ok = true;
                     for job in jobs {
                         match job {
                             AuditJob::Entry(entry, done) => {
-                                if let Err(e) = writer_store.append_audit(&entry) {
-                                    tracing::error!(error = %e, "cannot write the audit log");
-                                    ok = false;
-                                }
+                                entries.push(entry);
                                 waiting.push(done);
                             }
                             AuditJob::Flush(done) => flushes.push(done),
                         }
                     }
-                    if !waiting.is_empty() {
-                        if let Err(e) = writer_store.sync_audit() {
-                            tracing::error!(error = %e, "cannot sync the audit log");
-                            ok = false;
-                        }
+                    let written = if entries.is_empty() {
+                        Ok(())
+                    } else {
+                        writer_store
+                            .append_audit(&entries)
+                            .and_then(|()| writer_store.sync_audit())
+                    };
+                    if let Err(e) = &written {
+                        tracing::error!(error = %e, "cannot write the audit log");
                     }
+                    let ok = written.is_ok();
                     for done in waiting {
                         let _ = done.send(ok);
                     }
@@ -117,6 +141,7 @@ impl Auth {
         Ok(Auth {
             store,
             salt,
+            known: std::sync::RwLock::new(Known::default()),
             audit: std::sync::Mutex::new(Some(tx)),
             audit_writer: std::sync::Mutex::new(Some(writer)),
         })
@@ -153,46 +178,87 @@ impl Auth {
         &self.store
     }
 
+    fn known(&self) -> std::sync::RwLockReadGuard<'_, Known> {
+        self.known.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Forgets every cached credential and organisation: after any change.
+    fn forget(&self) {
+        *self.known.write().unwrap_or_else(|p| p.into_inner()) = Known::default();
+    }
+
     /// The principal a bearer token stands for, if it is known, matches,
     /// is not revoked and has not expired.
     pub fn bearer(&self, presented: &str) -> Result<Option<Principal>, StoreError> {
         let Some(id) = token::credential_id(presented) else {
             return Ok(None);
         };
-        let Some(s) = self.store.credential(id)? else {
-            return Ok(None);
+        let cached = self.known().keys.get(id).cloned();
+        let key = match cached {
+            Some(k) => k,
+            None => {
+                // Only credentials that exist are cached: unknown ids,
+                // which anyone can make up, cost a store read each.
+                let Some(s) = self.store.credential(id)? else {
+                    return Ok(None);
+                };
+                let Some(org) = self.store.organisation(&s.organisatie)? else {
+                    return Ok(None);
+                };
+                let key = Arc::new(KnownKey {
+                    hash: s.hash,
+                    verloopt: s.verloopt,
+                    ingetrokken: s.ingetrokken.is_some(),
+                    principal: Principal {
+                        organisatie: org.id,
+                        sleutel: s.id,
+                        rollen: s.rollen,
+                        gemeenten: org.gemeenten,
+                    },
+                });
+                let mut known = self.known.write().unwrap_or_else(|p| p.into_inner());
+                known.keys.insert(id.to_string(), key.clone());
+                key
+            }
         };
-        if !token::matches(presented, &s.hash)
-            || s.ingetrokken.is_some()
-            || s.verloopt.is_some_and(|v| v <= Moment::now())
+        if !token::matches(presented, &key.hash)
+            || key.ingetrokken
+            || key.verloopt.is_some_and(|v| v <= Moment::now())
         {
             return Ok(None);
         }
-        let Some(org) = self.store.organisation(&s.organisatie)? else {
-            return Ok(None);
-        };
-        Ok(Some(Principal {
-            organisatie: org.id,
-            sleutel: s.id,
-            rollen: s.rollen,
-            gemeenten: org.gemeenten,
-        }))
+        Ok(Some(key.principal.clone()))
     }
 
     /// The principal of a verified client certificate: the organisation
     /// with that OIN, with its `rollen_bij_certificaat` (none: refused).
     pub fn certificate(&self, oin: &str) -> Result<Option<Principal>, StoreError> {
+        if let Some(p) = self.known().oins.get(oin) {
+            return Ok(Some(p.clone()));
+        }
         let org = self
             .store
             .organisations()?
             .into_iter()
             .find(|o| o.oin.as_deref() == Some(oin) && !o.rollen_bij_certificaat.is_empty());
-        Ok(org.map(|o| Principal {
+        let principal = org.map(|o| Principal {
             sleutel: format!("certificaat:{oin}"),
             organisatie: o.id,
             rollen: o.rollen_bij_certificaat,
             gemeenten: o.gemeenten,
-        }))
+        });
+        if let Some(p) = &principal {
+            let mut known = self.known.write().unwrap_or_else(|p| p.into_inner());
+            known.oins.insert(oin.to_string(), p.clone());
+        }
+        Ok(principal)
+    }
+
+    /// Revokes a credential (durably, at once); `false` if it is unknown.
+    pub fn revoke_credential(&self, id: &str) -> Result<bool, StoreError> {
+        let revoked = self.store.revoke_credential(id, Moment::now());
+        self.forget();
+        revoked
     }
 
     pub fn add_organisation(&self, n: NieuweOrganisatie) -> Result<Organisatie, BeheerError> {
@@ -231,7 +297,9 @@ impl Auth {
             rollen_bij_certificaat: rollen(&n.rollen_bij_certificaat)?,
             aangemaakt: Moment::now(),
         };
-        if self.store.add_organisation(&org)? {
+        let added = self.store.add_organisation(&org);
+        self.forget();
+        if added? {
             Ok(org)
         } else {
             Err(BeheerError::Conflict(format!(
@@ -268,7 +336,9 @@ impl Auth {
             verloopt,
             ingetrokken: None,
         };
-        self.store.add_credential(&s)?;
+        let added = self.store.add_credential(&s);
+        self.forget();
+        added?;
         Ok((s, secret))
     }
 
@@ -309,7 +379,7 @@ impl Auth {
         // After `close`: write directly.
         let direct = (!queued).then(|| {
             self.store
-                .append_audit(entry)
+                .append_audit(std::slice::from_ref(entry))
                 .and_then(|()| self.store.sync_audit())
                 .map_err(|e| tracing::error!(error = %e, "cannot write the audit log"))
                 .is_ok()

@@ -87,9 +87,9 @@ pub trait AuthStore: Send + Sync + 'static {
     fn bsn_salt(&self) -> Result<Vec<u8>, StoreError>;
     /// Whether `serve` has started on this store before; marks it so.
     fn first_start(&self) -> Result<bool, StoreError>;
-    /// Appends an entry (append-only; never changed or deleted). Durable
-    /// only after [`AuthStore::sync_audit`].
-    fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+    /// Appends entries, in order, as one write (append-only; never changed
+    /// or deleted). Durable only after [`AuthStore::sync_audit`].
+    fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError>;
     /// Makes the appended entries durable.
     fn sync_audit(&self) -> Result<(), StoreError>;
     /// Entries in time order, filtered, at most `limit`.

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, RwLock};
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::thread::JoinHandle;
 
 use tokio::sync::{oneshot, watch};
@@ -73,6 +73,67 @@ struct Job {
     reply: oneshot::Sender<Result<Outcome, StoreError>>,
 }
 
+/// sled's flush plus an `fdatasync` of its log file, shared by everything
+/// that writes the database (the message writer, the audit writer,
+/// settings): a caller's writes are durable once a sync that *started*
+/// after them has finished, so concurrent callers share one sync instead
+/// of queueing one each.
+pub(super) struct GroupSync {
+    db: sled::Db,
+    log: File,
+    state: Mutex<SyncState>,
+    finished: Condvar,
+}
+
+#[derive(Default)]
+struct SyncState {
+    /// Tickets handed out: one per call, taken after the caller's writes.
+    asked: u64,
+    /// Every ticket up to this one is durable.
+    synced: u64,
+    /// Whether some caller is syncing now.
+    running: bool,
+}
+
+impl GroupSync {
+    fn lock(&self) -> MutexGuard<'_, SyncState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Returns once everything the caller wrote before calling is durable.
+    pub(super) fn sync(&self) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        state.asked += 1;
+        let ticket = state.asked;
+        loop {
+            if state.synced >= ticket {
+                return Ok(());
+            }
+            if state.running {
+                state = self.finished.wait(state).unwrap_or_else(|p| p.into_inner());
+                continue;
+            }
+            // Lead: this sync covers every ticket handed out so far.
+            state.running = true;
+            let covers = state.asked;
+            drop(state);
+            let result = self
+                .db
+                .flush()
+                .map_err(io)
+                .and_then(|_| self.log.sync_data().map_err(io));
+            state = self.lock();
+            state.running = false;
+            if result.is_ok() {
+                state.synced = state.synced.max(covers);
+            }
+            self.finished.notify_all();
+            // On failure every waiter tries for itself and sees the error.
+            result?;
+        }
+    }
+}
+
 /// The database's trees.
 #[derive(Clone)]
 pub(super) struct Trees {
@@ -92,7 +153,7 @@ pub(super) struct Trees {
 /// The sled engine. Dropping it stops the writer after the queued work.
 pub struct SledStore {
     trees: Trees,
-    log: Arc<File>,
+    durable: Arc<GroupSync>,
     jobs: Option<mpsc::Sender<Job>>,
     writer: Option<JoinHandle<()>>,
     failed: Arc<AtomicBool>,
@@ -156,6 +217,17 @@ fn decode(value: &[u8]) -> Result<Stored, StoreError> {
     })
 }
 
+/// The last stored number and received-at moment.
+fn last_stored(berichten: &sled::Tree) -> Result<(u64, Moment), StoreError> {
+    Ok(match berichten.scan_prefix([BERICHT]).next_back() {
+        Some(item) => {
+            let record = decode_record(&item.map_err(io)?.1)?;
+            (record.volgnummer, record.ontvangen)
+        }
+        None => (0, Moment(0)),
+    })
+}
+
 impl SledStore {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
@@ -180,32 +252,38 @@ impl SledStore {
         };
         // Make the files sled created, and their directory entries, durable.
         trees.db.flush().map_err(io)?;
-        let log = Arc::new(
-            File::options()
-                .read(true)
-                .write(true)
-                .open(dir.join("db"))
-                .map_err(io)?,
-        );
+        let log = File::options()
+            .read(true)
+            .write(true)
+            .open(dir.join("db"))
+            .map_err(io)?;
         log.sync_all().map_err(io)?;
         File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+        let durable = Arc::new(GroupSync {
+            db: trees.db.clone(),
+            log,
+            state: Mutex::new(SyncState::default()),
+            finished: Condvar::new(),
+        });
 
         let index = Arc::new(RwLock::new(Index::load(&trees.berichten)?));
         let (tx, rx) = mpsc::channel::<Job>();
         let failed = Arc::new(AtomicBool::new(false));
+        let (last, last_moment) = last_stored(&trees.berichten)?;
         let writer = Writer {
             trees: trees.clone(),
             index: index.clone(),
             dir: dir.to_path_buf(),
             failed: failed.clone(),
+            last,
+            last_moment,
         };
-        let (last, _) = writer.last()?;
-        let (durable, changes) = watch::channel(last);
+        let (watermark, changes) = watch::channel(last);
         let (applied_tx, applied_rx) = mpsc::channel::<Applied>();
-        let (t, l, f) = (trees.clone(), log.clone(), failed.clone());
+        let (d, f) = (durable.clone(), failed.clone());
         let syncer = std::thread::Builder::new()
             .name("ladderpost-sync".into())
-            .spawn(move || syncer(t, l, f, applied_rx, durable))
+            .spawn(move || syncer(&d, &f, applied_rx, watermark))
             .map_err(io)?;
         let handle = std::thread::Builder::new()
             .name("ladderpost-writer".into())
@@ -217,7 +295,7 @@ impl SledStore {
             .map_err(io)?;
         Ok(SledStore {
             trees,
-            log,
+            durable,
             jobs: Some(tx),
             writer: Some(handle),
             failed,
@@ -238,10 +316,10 @@ impl SledStore {
         &self.trees
     }
 
-    /// Makes everything written so far durable.
+    /// Makes everything written so far durable (sharing the sync with
+    /// whoever else is syncing).
     pub(super) fn sync(&self) -> Result<(), StoreError> {
-        self.trees.db.flush().map_err(io)?;
-        self.log.sync_data().map_err(io)
+        self.durable.sync()
     }
 
     /// A stored message by sequence number, if it is durable: readers never
@@ -379,6 +457,9 @@ struct Writer {
     index: Arc<RwLock<Index>>,
     dir: PathBuf,
     failed: Arc<AtomicBool>,
+    /// The last number and received-at moment written (durable or not).
+    last: u64,
+    last_moment: Moment,
 }
 
 /// A group member's fate before the group is written.
@@ -390,7 +471,7 @@ enum Plan {
 impl Writer {
     /// Plans and applies groups, handing each to the syncer; the next group
     /// is prepared while the previous one is being made durable.
-    fn run(self, jobs: mpsc::Receiver<Job>, synced: mpsc::Sender<Applied>) {
+    fn run(mut self, jobs: mpsc::Receiver<Job>, synced: mpsc::Sender<Applied>) {
         while let Ok(first) = jobs.recv() {
             let mut group = vec![first];
             while group.len() < MAX_GROUP {
@@ -431,19 +512,6 @@ impl Writer {
         }
     }
 
-    /// The last stored number and received-at moment.
-    fn last(&self) -> Result<(u64, Moment), StoreError> {
-        Ok(
-            match self.trees.berichten.scan_prefix([BERICHT]).next_back() {
-                Some(item) => {
-                    let record = decode_record(&item.map_err(io)?.1)?;
-                    (record.volgnummer, record.ontvangen)
-                }
-                None => (0, Moment(0)),
-            },
-        )
-    }
-
     fn index(&self) -> std::sync::RwLockReadGuard<'_, Index> {
         self.index.read().unwrap_or_else(|p| p.into_inner())
     }
@@ -482,8 +550,8 @@ impl Writer {
     /// Decides, writes and makes durable one group; returns each member's
     /// outcome and the last sequence number. `Err` only when the store
     /// itself failed.
-    fn commit(&self, group: &[Job]) -> Result<(Outcomes, u64, bool), StoreError> {
-        let (mut seq, mut moment) = self.last()?;
+    fn commit(&mut self, group: &[Job]) -> Result<(Outcomes, u64, bool), StoreError> {
+        let (mut seq, mut moment) = (self.last, self.last_moment);
         // Members of this group already planned, by id: (record, raw).
         let mut planned: HashMap<String, (Record, &[u8])> = HashMap::new();
         let mut plans = Vec::with_capacity(group.len());
@@ -552,6 +620,7 @@ impl Writer {
             plans.push(Plan::Insert(Box::new(record)));
         }
 
+        (self.last, self.last_moment) = (seq, moment);
         let wrote = plans.iter().any(|p| matches!(p, Plan::Insert(_)));
         if wrote {
             // Readers filter by the durable watermark, so the index may
@@ -589,11 +658,10 @@ struct Applied {
 /// are waiting — and only then answers them and moves the durable
 /// watermark that readers see.
 fn syncer(
-    trees: Trees,
-    log: Arc<File>,
-    failed: Arc<AtomicBool>,
+    durable: &GroupSync,
+    failed: &AtomicBool,
     groups: mpsc::Receiver<Applied>,
-    durable: watch::Sender<u64>,
+    watermark: watch::Sender<u64>,
 ) {
     while let Ok(first) = groups.recv() {
         let mut batch = vec![first];
@@ -601,11 +669,7 @@ fn syncer(
             batch.push(more);
         }
         let synced = if batch.iter().any(|a| a.wrote) {
-            trees
-                .db
-                .flush()
-                .map_err(io)
-                .and_then(|_| log.sync_data().map_err(io))
+            durable.sync()
         } else {
             Ok(())
         };
@@ -615,7 +679,7 @@ fn syncer(
         }
         let last = batch.iter().filter(|a| a.wrote).map(|a| a.last).max();
         if let (Ok(()), Some(last)) = (&synced, last) {
-            durable.send_replace(last);
+            watermark.send_replace(last);
         }
         for applied in batch {
             let results: Vec<Result<Outcome, StoreError>> = match (&synced, applied.results) {

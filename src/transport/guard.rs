@@ -1,6 +1,7 @@
-//! Middleware that protects the service from its clients: security
-//! headers on every response, a deadline for reading a request body, and
-//! a token bucket per credential (or per address).
+//! What protects the service from its clients: security headers on every
+//! response and a deadline for reading a request body (applied by the
+//! connection itself, [`super::connection`]), and a token bucket per
+//! credential (or per address, applied after authentication).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -11,66 +12,59 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes, HttpBody};
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::api::ApiError;
 use crate::auth::Principal;
 use crate::report::Code;
 
-/// Adds the security headers to every response; `Strict-Transport-Security`
+/// Sets the security headers on a response; `Strict-Transport-Security`
 /// only when `tls` (browsers ignore it over plain HTTP anyway).
-pub async fn security_headers(State(tls): State<bool>, request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    let set = |h: &mut axum::http::HeaderMap, name, value: &'static str| {
-        h.insert(name, HeaderValue::from_static(value));
+pub fn security_headers(headers: &mut axum::http::HeaderMap, tls: bool) {
+    let mut set = |name, value: &'static str| {
+        headers.insert(name, HeaderValue::from_static(value));
     };
-    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(headers, header::CACHE_CONTROL, "no-store");
-    set(headers, header::X_FRAME_OPTIONS, "DENY");
-    set(
-        headers,
-        header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'",
-    );
-    set(headers, header::REFERRER_POLICY, "no-referrer");
+    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(header::CACHE_CONTROL, "no-store");
+    set(header::X_FRAME_OPTIONS, "DENY");
+    set(header::CONTENT_SECURITY_POLICY, "default-src 'none'");
+    set(header::REFERRER_POLICY, "no-referrer");
     if tls {
         set(
-            headers,
             header::STRICT_TRANSPORT_SECURITY,
             "max-age=31536000; includeSubDomains",
         );
     }
-    response
 }
 
-/// Gives the whole request body `limit` to arrive, counted from the moment
-/// the headers were read: a client that trickles its body in is answered
-/// 408 (and the connection closed) instead of holding a worker.
-pub async fn body_deadline(
-    State(limit): State<Duration>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// Gives a request's whole body `limit` to arrive, counted from now (the
+/// moment its headers were read). Returns the request and, when it has a
+/// body, the flag that tells afterwards whether the deadline passed.
+pub fn body_deadline<B>(request: Request<B>, limit: Duration) -> (Request, Option<Arc<AtomicBool>>)
+where
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
     if request.body().is_end_stream() {
-        return next.run(request).await;
+        return (request.map(Body::new), None);
     }
     let expired = Arc::new(AtomicBool::new(false));
     let flag = expired.clone();
     let request = request.map(|inner| {
         Body::new(Deadline {
-            inner,
+            inner: Body::new(inner),
             sleep: Box::pin(tokio::time::sleep(limit)),
             expired: flag,
         })
     });
-    let response = next.run(request).await;
-    if !expired.load(Ordering::Relaxed) {
-        return response;
-    }
+    (request, Some(expired))
+}
+
+/// The answer to a client that trickled its body in past the deadline:
+/// 408, and the connection closed, instead of holding a worker.
+pub fn body_too_slow(limit: Duration) -> Response {
     let mut response = ApiError::new(
         StatusCode::REQUEST_TIMEOUT,
         Code::HttpTeTraag,
@@ -237,31 +231,26 @@ fn key(request: &Request) -> String {
     }
 }
 
-/// 429 with `Retry-After` when the caller's bucket is empty.
-pub async fn rate_limit(
-    State(limiter): State<Arc<RateLimiter>>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// Takes a token for `request` (after authentication, which sets the
+/// key); the refusal, 429 with `Retry-After`, when the caller's bucket is
+/// empty.
+pub fn rate_limit(limiter: &RateLimiter, request: &Request) -> Option<Response> {
     if !limiter.enabled() {
-        return next.run(request).await;
+        return None;
     }
-    match limiter.take(&key(&request)) {
-        Ok(()) => next.run(request).await,
-        Err(wait) => {
-            let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
-            let mut response = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                Code::HttpTeVeel,
-                format!("too many requests for this credential; try again in {seconds} s"),
-            )
-            .into_response();
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-            response
-        }
-    }
+    limiter.take(&key(request)).err().map(|wait| {
+        let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+        let mut response = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            Code::HttpTeVeel,
+            format!("too many requests for this credential; try again in {seconds} s"),
+        )
+        .into_response();
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        response
+    })
 }
 
 #[cfg(test)]

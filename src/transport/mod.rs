@@ -7,6 +7,7 @@ pub mod guard;
 pub mod tls;
 
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -75,19 +76,6 @@ impl Transport {
         }
         Ok(())
     }
-
-    /// The guards that wrap the whole application (outermost first:
-    /// security headers on everything, then the body deadline).
-    pub fn wrap(&self, app: Router) -> Router {
-        app.layer(axum::middleware::from_fn_with_state(
-            self.body_timeout,
-            guard::body_deadline,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            self.tls.is_some(),
-            guard::security_headers,
-        ))
-    }
 }
 
 /// Accepts connections until `shutdown` resolves, then stops accepting
@@ -102,7 +90,11 @@ pub async fn serve(
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let permits = Arc::new(Semaphore::new(transport.max_connections.max(1)));
-    let header_timeout = transport.header_timeout;
+    let limits = Limits {
+        header_timeout: transport.header_timeout,
+        body_timeout: transport.body_timeout,
+        tls: acceptor.is_some(),
+    };
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -131,10 +123,12 @@ pub async fn serve(
         tokio::spawn(async move {
             let _permit = permit;
             match acceptor {
-                None => connection(stream, peer, None, app, header_timeout, watcher).await,
+                None => connection(stream, peer, None, app, limits, watcher).await,
                 Some(acceptor) => {
                     let stream =
-                        match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
+                        match tokio::time::timeout(limits.header_timeout, acceptor.accept(stream))
+                            .await
+                        {
                             Ok(Ok(s)) => s,
                             Ok(Err(e)) => {
                                 tracing::info!(%peer, error = %e, "TLS handshake failed");
@@ -146,7 +140,7 @@ pub async fn serve(
                             }
                         };
                     let certificate = tls::client_certificate(stream.get_ref().1);
-                    connection(stream, peer, certificate, app, header_timeout, watcher).await
+                    connection(stream, peer, certificate, app, limits, watcher).await
                 }
             }
         });
@@ -155,14 +149,25 @@ pub async fn serve(
     graceful.shutdown().await;
 }
 
-/// Serves HTTP/1.1 on one connection; every request carries the peer's
-/// address and, when verified, the client certificate.
+/// What every connection applies to its requests.
+#[derive(Clone, Copy)]
+struct Limits {
+    header_timeout: Duration,
+    body_timeout: Duration,
+    tls: bool,
+}
+
+/// Serves HTTP/1.1 on one connection. Every request carries the peer's
+/// address and, when verified, the client certificate; its body gets a
+/// deadline and its response the security headers. These are applied
+/// here rather than as router layers: each layer costs every request a
+/// clone of the service below it (docs/performance.md).
 async fn connection<I>(
     io: I,
     peer: SocketAddr,
     certificate: Option<ClientCertificate>,
     app: Router,
-    header_timeout: Duration,
+    limits: Limits,
     watcher: hyper_util::server::graceful::Watcher,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -172,12 +177,23 @@ async fn connection<I>(
         if let Some(c) = &certificate {
             request.extensions_mut().insert(c.clone());
         }
+        let (request, expired) = guard::body_deadline(request, limits.body_timeout);
         let mut app = app.clone();
-        async move { tower::Service::call(&mut app, request).await }
+        async move {
+            let mut response = match tower::Service::call(&mut app, request).await {
+                Ok(r) => r,
+                Err(never) => match never {},
+            };
+            if expired.is_some_and(|e| e.load(Ordering::Relaxed)) {
+                response = guard::body_too_slow(limits.body_timeout);
+            }
+            guard::security_headers(response.headers_mut(), limits.tls);
+            Ok::<_, std::convert::Infallible>(response)
+        }
     });
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(header_timeout);
+        .header_read_timeout(limits.header_timeout);
     let conn = http.serve_connection(TokioIo::new(io), service);
     if let Err(e) = watcher.watch(conn).await {
         tracing::debug!(%peer, error = %e, "connection ended with an error");
