@@ -199,11 +199,15 @@ impl Bound {
         dispatcher.shutdown().await;
         drop(dispatcher);
         drop(delivery);
-        // The audit writer holds the store too: let it finish first.
-        tokio::task::spawn_blocking(move || auth.close()).await.ok();
         tracing::info!("closing the store");
-        // The last references: dropping them drains the writer and flushes.
-        tokio::task::spawn_blocking(move || drop(store)).await.ok();
+        // The last references (credentials and the audit log live in the
+        // same store): dropping them drains the writer and flushes.
+        tokio::task::spawn_blocking(move || {
+            drop(auth);
+            drop(store);
+        })
+        .await
+        .ok();
         Ok(())
     }
 }

@@ -217,7 +217,7 @@ async fn authorised(
         };
         // Every processing of personal data is accounted for before its
         // answer leaves: no answer without a durable audit entry.
-        if !state.auth.audit(&entry).await {
+        if !state.auth.audit(entry).await {
             return ApiError::unavailable(
                 "the audit log cannot be written; nothing is answered without it",
             )

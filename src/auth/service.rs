@@ -34,14 +34,6 @@ pub struct NieuweOrganisatie {
     pub rollen_bij_certificaat: Vec<String>,
 }
 
-/// Work for the audit writer.
-enum AuditJob {
-    /// An entry, and who waits for it to be durable.
-    Entry(AuditEntry, tokio::sync::oneshot::Sender<bool>),
-    /// Answered once everything queued before it is written.
-    Flush(std::sync::mpsc::SyncSender<()>),
-}
-
 pub struct Auth {
     store: Arc<dyn AuthStore>,
     salt: Vec<u8>,
@@ -51,10 +43,6 @@ pub struct Auth {
     /// `Auth`; the only other writer, `ladderpost admin`, cannot open the
     /// store while the service has it open.
     known: std::sync::RwLock<Known>,
-    /// Audit entries go to a writer thread: a store write per request
-    /// would otherwise sit on every request's path (docs/performance.md).
-    audit: std::sync::Mutex<Option<std::sync::mpsc::Sender<AuditJob>>>,
-    audit_writer: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 #[derive(Default)]
@@ -94,84 +82,11 @@ fn random(e: getrandom::Error) -> BeheerError {
 impl Auth {
     pub fn new(store: Arc<dyn AuthStore>) -> Result<Auth, StoreError> {
         let salt = store.bsn_salt()?;
-        let (tx, rx) = std::sync::mpsc::channel::<AuditJob>();
-        let writer_store = store.clone();
-        let writer = std::thread::Builder::new()
-            .name("ladderpost-audit".into())
-            .spawn(move || {
-                // Group commit: write everything queued, sync once, then
-                // release the requests waiting for their entries.
-                while let Ok(first) = rx.recv() {
-                    let mut jobs = vec![first];
-                    while let Ok(more) = rx.try_recv() {
-                        jobs.push(more);
-                    }
-                    let mut entries = Vec::new();
-                    let mut waiting = Vec::new();
-                    let mut flushes = Vec::new();
-                    for job in jobs {
-                        match job {
-                            AuditJob::Entry(entry, done) => {
-                                entries.push(entry);
-                                waiting.push(done);
-                            }
-                            AuditJob::Flush(done) => flushes.push(done),
-                        }
-                    }
-                    let written = if entries.is_empty() {
-                        Ok(())
-                    } else {
-                        writer_store
-                            .append_audit(&entries)
-                            .and_then(|()| writer_store.sync_audit())
-                    };
-                    if let Err(e) = &written {
-                        tracing::error!(error = %e, "cannot write the audit log");
-                    }
-                    let ok = written.is_ok();
-                    for done in waiting {
-                        let _ = done.send(ok);
-                    }
-                    for done in flushes {
-                        let _ = done.send(());
-                    }
-                }
-            })
-            .map_err(|e| StoreError::Unavailable(format!("audit writer: {e}")))?;
         Ok(Auth {
             store,
             salt,
             known: std::sync::RwLock::new(Known::default()),
-            audit: std::sync::Mutex::new(Some(tx)),
-            audit_writer: std::sync::Mutex::new(Some(writer)),
         })
-    }
-
-    /// Waits until every audit entry queued so far is written, so that a
-    /// query sees everything that happened before it.
-    pub fn flush_audit(&self) {
-        let (done, wait) = std::sync::mpsc::sync_channel(1);
-        let sent = self
-            .audit
-            .lock()
-            .ok()
-            .and_then(|tx| tx.as_ref().map(|tx| tx.send(AuditJob::Flush(done)).is_ok()))
-            .unwrap_or(false);
-        if sent {
-            let _ = wait.recv();
-        }
-    }
-
-    /// Writes the audit entries still queued and stops the audit writer;
-    /// call before the store is closed. Later entries are written directly.
-    pub fn close(&self) {
-        if let Ok(mut tx) = self.audit.lock() {
-            tx.take();
-        }
-        let writer = self.audit_writer.lock().ok().and_then(|mut w| w.take());
-        if let Some(w) = writer {
-            let _ = w.join();
-        }
     }
 
     pub fn store(&self) -> &Arc<dyn AuthStore> {
@@ -363,32 +278,15 @@ impl Auth {
         token::bsn_hash(&self.salt, bsn)
     }
 
-    /// Appends to the audit log through the writer thread and resolves once
-    /// the entry is durable: `false` when it could not be recorded.
-    pub fn audit(&self, entry: &AuditEntry) -> impl std::future::Future<Output = bool> + Send {
-        let (done, durable) = tokio::sync::oneshot::channel();
-        let queued = self
-            .audit
-            .lock()
-            .ok()
-            .and_then(|tx| {
-                tx.as_ref()
-                    .map(|tx| tx.send(AuditJob::Entry(entry.clone(), done)).is_ok())
-            })
-            .unwrap_or(false);
-        // After `close`: write directly.
-        let direct = (!queued).then(|| {
-            self.store
-                .append_audit(std::slice::from_ref(entry))
-                .and_then(|()| self.store.sync_audit())
+    /// Appends to the audit log; resolves once the entry is durable:
+    /// `false` when it could not be recorded.
+    pub fn audit(&self, entry: AuditEntry) -> impl std::future::Future<Output = bool> + Send {
+        let durable = self.store.append_audit(entry);
+        async move {
+            durable
+                .await
                 .map_err(|e| tracing::error!(error = %e, "cannot write the audit log"))
                 .is_ok()
-        });
-        async move {
-            match direct {
-                Some(ok) => ok,
-                None => durable.await.unwrap_or(false),
-            }
         }
     }
 }

@@ -70,6 +70,10 @@ pub struct AuditQuery {
     pub limit: usize,
 }
 
+/// A future answering [`AuthStore::append_audit`].
+pub type AuditPending =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StoreError>> + Send>>;
+
 /// Persistence for organisations, credentials and the audit log.
 pub trait AuthStore: Send + Sync + 'static {
     fn organisations(&self) -> Result<Vec<Organisatie>, StoreError>;
@@ -87,11 +91,9 @@ pub trait AuthStore: Send + Sync + 'static {
     fn bsn_salt(&self) -> Result<Vec<u8>, StoreError>;
     /// Whether `serve` has started on this store before; marks it so.
     fn first_start(&self) -> Result<bool, StoreError>;
-    /// Appends entries, in order, as one write (append-only; never changed
-    /// or deleted). Durable only after [`AuthStore::sync_audit`].
-    fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError>;
-    /// Makes the appended entries durable.
-    fn sync_audit(&self) -> Result<(), StoreError>;
+    /// Appends an entry (append-only; never changed or deleted); resolves
+    /// once it is durable.
+    fn append_audit(&self, entry: AuditEntry) -> AuditPending;
     /// Entries in time order, filtered, at most `limit`.
     fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError>;
 }

@@ -1,14 +1,14 @@
 //! The sled engine's side of authentication: organisations, credentials,
 //! the audit log and the installation's settings, in their own trees of
 //! the same database. Organisations and credentials are fsynced when
-//! written; audit entries are written and synced by the audit writer, one
-//! write and one sync per group, before the answers they record leave
-//! (`auth::service`).
+//! written; audit entries go through the store's writer, one write per
+//! round, made durable by the same sync as the round's messages, before
+//! the answers they record leave (`auth::service`).
 
-use crate::auth::store::{AuditEntry, AuditQuery, AuthStore, Organisatie, Sleutel};
+use crate::auth::store::{AuditEntry, AuditPending, AuditQuery, AuthStore, Organisatie, Sleutel};
 use crate::time::Moment;
 
-use super::sled_store::SledStore;
+use super::sled_store::{Job, SledStore, Trees};
 use super::StoreError;
 
 fn io(e: impl std::fmt::Display) -> StoreError {
@@ -30,6 +30,22 @@ enum AuditValue {
 
 const SALT: &[u8] = b"bsn-salt";
 const STARTED: &[u8] = b"gestart";
+
+/// Appends a round of audit entries as one value: sled's cost is per
+/// write (docs/performance.md). Called by the store's writer, which makes
+/// them durable together with the round's messages.
+pub(super) fn append_audit(trees: &Trees, entries: &[AuditEntry]) -> Result<(), StoreError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    // Monotonic ids keep the tree in time order.
+    let n = trees.db.generate_id().map_err(io)?;
+    trees
+        .audit
+        .insert(n.to_be_bytes(), serde_json::to_vec(entries).map_err(io)?)
+        .map_err(io)?;
+    Ok(())
+}
 
 impl AuthStore for SledStore {
     fn organisations(&self) -> Result<Vec<Organisatie>, StoreError> {
@@ -129,22 +145,19 @@ impl AuthStore for SledStore {
         Ok(swapped.is_ok())
     }
 
-    fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
-        if entries.is_empty() {
-            return Ok(());
-        }
-        let t = self.trees();
-        // Monotonic ids keep the tree in time order. One value per group
-        // of entries: sled's cost is per write (docs/performance.md).
-        let n = t.db.generate_id().map_err(io)?;
-        t.audit
-            .insert(n.to_be_bytes(), serde_json::to_vec(entries).map_err(io)?)
-            .map_err(io)?;
-        Ok(())
-    }
-
-    fn sync_audit(&self) -> Result<(), StoreError> {
-        self.sync()
+    fn append_audit(&self, entry: AuditEntry) -> AuditPending {
+        let (reply, durable) = tokio::sync::oneshot::channel();
+        let sent = self.send(Job::Audit(entry, reply));
+        Box::pin(async move {
+            if !sent {
+                return Err(StoreError::Unavailable(
+                    "the store is not accepting writes".into(),
+                ));
+            }
+            durable
+                .await
+                .unwrap_or_else(|_| Err(StoreError::Unavailable("the writer stopped".into())))
+        })
     }
 
     fn audit(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
@@ -190,6 +203,12 @@ mod tests {
         }
     }
 
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+    }
+
     #[test]
     fn audit_groups_and_single_entries_read_back_in_order() {
         let dir = tempfile::tempdir().unwrap();
@@ -203,11 +222,11 @@ mod tests {
                 serde_json::to_vec(&entry("/een", 1)).unwrap(),
             )
             .unwrap();
-        store
-            .append_audit(&[entry("/twee", 2), entry("/drie", 3)])
+        append_audit(t, &[entry("/twee", 2), entry("/drie", 3)]).unwrap();
+        append_audit(t, &[]).unwrap();
+        runtime()
+            .block_on(store.append_audit(entry("/vier", 4)))
             .unwrap();
-        store.append_audit(&[]).unwrap();
-        store.sync_audit().unwrap();
         let all = store
             .audit(&AuditQuery {
                 limit: 10,
@@ -215,7 +234,7 @@ mod tests {
             })
             .unwrap();
         let routes: Vec<&str> = all.iter().map(|e| e.route.as_str()).collect();
-        assert_eq!(routes, ["/een", "/twee", "/drie"]);
+        assert_eq!(routes, ["/een", "/twee", "/drie", "/vier"]);
         let limited = store
             .audit(&AuditQuery {
                 van: Some(Moment(2_000_000)),
@@ -227,23 +246,28 @@ mod tests {
     }
 
     #[test]
-    fn concurrent_appends_and_syncs_all_land() {
+    fn concurrent_entries_are_all_readable_once_durable() {
         let dir = tempfile::tempdir().unwrap();
         let store = std::sync::Arc::new(SledStore::open(dir.path()).unwrap());
-        let threads: Vec<_> = (0..8)
-            .map(|i| {
-                let store = store.clone();
-                std::thread::spawn(move || {
-                    for j in 0..20 {
-                        store.append_audit(&[entry("/x", i * 100 + j)]).unwrap();
-                        store.sync_audit().unwrap();
-                    }
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let tasks: Vec<_> = (0..8)
+                .map(|i| {
+                    let store = store.clone();
+                    tokio::spawn(async move {
+                        for j in 0..20 {
+                            store.append_audit(entry("/x", i * 100 + j)).await.unwrap();
+                        }
+                    })
                 })
-            })
-            .collect();
-        for t in threads {
-            t.join().unwrap();
-        }
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+        });
         let all = store
             .audit(&AuditQuery {
                 limit: 1000,

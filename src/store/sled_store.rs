@@ -20,6 +20,7 @@ use tokio::sync::{oneshot, watch};
 
 use super::record::{check_reference, Draft};
 use super::{Incoming, Outcome, Pending, Record, Store, StoreError, Stored};
+use crate::auth::store::AuditEntry;
 use crate::report::Code;
 use crate::time::Moment;
 
@@ -68,9 +69,13 @@ impl Index {
     }
 }
 
-struct Job {
-    incoming: Incoming,
-    reply: oneshot::Sender<Result<Outcome, StoreError>>,
+/// Work for the writer: every write of messages and audit entries goes
+/// through it, so that one sync makes a whole round of both durable.
+pub(super) enum Job {
+    /// A message to accept.
+    Message(Incoming, oneshot::Sender<Result<Outcome, StoreError>>),
+    /// An audit entry to append (`crate::auth::store`).
+    Audit(AuditEntry, oneshot::Sender<Result<(), StoreError>>),
 }
 
 /// sled's flush plus an `fdatasync` of its log file, shared by everything
@@ -308,6 +313,15 @@ impl SledStore {
         self.index.read().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Queues work for the writer; `false` once the store has failed or
+    /// is closing.
+    pub(super) fn send(&self, job: Job) -> bool {
+        match &self.jobs {
+            Some(jobs) if !self.failed.load(Ordering::SeqCst) => jobs.send(job).is_ok(),
+            _ => false,
+        }
+    }
+
     fn by_number(&self, n: u64) -> Result<Option<Stored>, StoreError> {
         self.by_seq(&n.to_be_bytes())
     }
@@ -351,12 +365,7 @@ impl Drop for SledStore {
 impl Store for SledStore {
     fn accept(&self, incoming: Incoming) -> Pending {
         let (reply, answer) = oneshot::channel();
-        let sent = match &self.jobs {
-            Some(jobs) if !self.failed.load(Ordering::SeqCst) => {
-                jobs.send(Job { incoming, reply }).is_ok()
-            }
-            _ => false,
-        };
+        let sent = self.send(Job::Message(incoming, reply));
         Box::pin(async move {
             if !sent {
                 return Err(StoreError::Unavailable(
@@ -469,15 +478,31 @@ enum Plan {
 }
 
 impl Writer {
-    /// Plans and applies groups, handing each to the syncer; the next group
-    /// is prepared while the previous one is being made durable.
+    /// Plans and applies rounds of work, handing each to the syncer; the
+    /// next round is prepared while the previous one is being made durable.
     fn run(mut self, jobs: mpsc::Receiver<Job>, synced: mpsc::Sender<Applied>) {
         while let Ok(first) = jobs.recv() {
-            let mut group = vec![first];
-            while group.len() < MAX_GROUP {
+            let mut round = vec![first];
+            while round.len() < MAX_GROUP {
                 match jobs.try_recv() {
-                    Ok(job) => group.push(job),
+                    Ok(job) => round.push(job),
                     Err(_) => break,
+                }
+            }
+            let mut messages = Vec::new();
+            let mut replies = Vec::new();
+            let mut entries = Vec::new();
+            let mut audit_replies = Vec::new();
+            for job in round {
+                match job {
+                    Job::Message(incoming, reply) => {
+                        messages.push(incoming);
+                        replies.push(reply);
+                    }
+                    Job::Audit(entry, reply) => {
+                        entries.push(entry);
+                        audit_replies.push(reply);
+                    }
                 }
             }
             let applied = if self.failed.load(Ordering::SeqCst) {
@@ -485,13 +510,16 @@ impl Writer {
                     "an earlier write to disk failed".into(),
                 ))
             } else {
-                self.commit(&group)
+                self.commit(&messages).and_then(|(results, last, wrote)| {
+                    super::sled_auth::append_audit(&self.trees, &entries)?;
+                    Ok((results, last, wrote || !entries.is_empty()))
+                })
             };
-            let replies = group.into_iter().map(|j| j.reply).collect();
             let msg = match applied {
                 Ok((results, last, wrote)) => Applied {
                     replies,
                     results: Ok(results),
+                    audit_replies,
                     last,
                     wrote,
                 },
@@ -501,6 +529,7 @@ impl Writer {
                     Applied {
                         replies,
                         results: Err(e),
+                        audit_replies,
                         last: 0,
                         wrote: false,
                     }
@@ -550,13 +579,12 @@ impl Writer {
     /// Decides, writes and makes durable one group; returns each member's
     /// outcome and the last sequence number. `Err` only when the store
     /// itself failed.
-    fn commit(&mut self, group: &[Job]) -> Result<(Outcomes, u64, bool), StoreError> {
+    fn commit(&mut self, group: &[Incoming]) -> Result<(Outcomes, u64, bool), StoreError> {
         let (mut seq, mut moment) = (self.last, self.last_moment);
         // Members of this group already planned, by id: (record, raw).
         let mut planned: HashMap<String, (Record, &[u8])> = HashMap::new();
         let mut plans = Vec::with_capacity(group.len());
-        for job in group {
-            let incoming = &job.incoming;
+        for incoming in group {
             let draft = match Draft::of(
                 &incoming.document,
                 &incoming.warnings,
@@ -646,10 +674,11 @@ impl Writer {
 /// Each group member's answer.
 type Outcomes = Vec<Result<Outcome, StoreError>>;
 
-/// A group applied in memory, waiting to be made durable.
+/// A round applied in memory, waiting to be made durable.
 struct Applied {
     replies: Vec<oneshot::Sender<Result<Outcome, StoreError>>>,
     results: Result<Outcomes, StoreError>,
+    audit_replies: Vec<oneshot::Sender<Result<(), StoreError>>>,
     last: u64,
     wrote: bool,
 }
@@ -682,6 +711,13 @@ fn syncer(
             watermark.send_replace(last);
         }
         for applied in batch {
+            let audited = match (&synced, &applied.results) {
+                (Ok(()), Ok(_)) => Ok(()),
+                (Err(e), _) | (_, Err(e)) => Err(e.clone()),
+            };
+            for reply in applied.audit_replies {
+                let _ = reply.send(audited.clone());
+            }
             let results: Vec<Result<Outcome, StoreError>> = match (&synced, applied.results) {
                 (Ok(()), Ok(results)) => results,
                 (Err(e), _) => applied.replies.iter().map(|_| Err(e.clone())).collect(),
