@@ -115,7 +115,8 @@ fn xml(status: StatusCode, body: Vec<u8>) -> Response {
     (status, [(header::CONTENT_TYPE, XML)], body).into_response()
 }
 
-/// `POST /api/v1/berichten`: accept a message; answered once it is durable.
+/// `POST /api/v1/berichten`: accept a message. The answer carries the
+/// store's [`crate::store::Commit`]: the guard releases it only once that is durable.
 pub async fn ontvang(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -136,13 +137,24 @@ pub async fn ontvang(
         warnings,
         wortel,
     };
-    let outcome = state.store.accept(incoming).await.map_err(|e| {
-        let e = ApiError::from(e).with_id(id.clone());
-        for m in &e.errors {
-            state.metrics.rejected(m.code.as_str());
+    let decision = state.store.accept(incoming).await;
+    let mut response = match decision.result {
+        Ok(outcome) => acknowledgement(&state, outcome),
+        Err(e) => {
+            let e = ApiError::from(e).with_id(id);
+            for m in &e.errors {
+                state.metrics.rejected(m.code.as_str());
+            }
+            e.into_response()
         }
-        e
-    })?;
+    };
+    if let Some(commit) = decision.commit {
+        response.extensions_mut().insert(commit);
+    }
+    Ok(response)
+}
+
+fn acknowledgement(state: &AppState, outcome: Outcome) -> Response {
     let (status, receipt, repeat) = match outcome {
         Outcome::Accepted(r) => {
             state.metrics.accepted();
@@ -159,7 +171,7 @@ pub async fn ontvang(
     {
         response.headers_mut().insert(header::LOCATION, location);
     }
-    Ok(response)
+    response
 }
 
 /// `POST /api/v1/berichten/_valideer`: the same checks, nothing stored.

@@ -21,6 +21,7 @@ use super::{ApiError, AppState};
 use crate::auth::store::AuditEntry;
 use crate::auth::{ClientCertificate, Principal, Rol};
 use crate::report::Code;
+use crate::store::Commit;
 use crate::time::Moment;
 
 /// What a request touched, for its audit entry (plain BSNs, request-scoped
@@ -184,20 +185,18 @@ async fn authorised(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let Some(rol) = needs(method, route) else {
-        return next.run(request).await;
-    };
     let principal = request.extensions().get::<Principal>().cloned();
     let sink = AuditSink::default();
-    let response = match &principal {
-        None => not_signed_in(),
-        Some(p) if !p.heeft(rol) => no_access().into_response(),
-        Some(_) => {
+    let response = match (needs(method, route), &principal) {
+        (None, _) => next.run(request).await,
+        (Some(_), None) => not_signed_in(),
+        (Some(rol), Some(p)) if !p.heeft(rol) => no_access().into_response(),
+        (Some(_), Some(_)) => {
             request.extensions_mut().insert(sink.clone());
             next.run(request).await
         }
     };
-    if audited(method, route) {
+    let entry = audited(method, route).then(|| {
         let (berichten, bsns) = match sink.0.lock() {
             Ok(mut t) => (
                 std::mem::take(&mut t.berichten),
@@ -205,7 +204,7 @@ async fn authorised(
             ),
             Err(_) => (Vec::new(), Vec::new()),
         };
-        let entry = AuditEntry {
+        AuditEntry {
             tijdstip: Moment::now(),
             organisatie: principal.as_ref().map(|p| p.organisatie.clone()),
             sleutel: principal.as_ref().map(|p| p.sleutel.clone()),
@@ -214,15 +213,34 @@ async fn authorised(
             berichten,
             bsn_hashes: bsns.iter().map(|b| state.auth.bsn_hash(b)).collect(),
             status: response.status().as_u16(),
-        };
-        // Every processing of personal data is accounted for before its
-        // answer leaves: no answer without a durable audit entry.
-        if !state.auth.audit(entry).await {
-            return ApiError::unavailable(
-                "the audit log cannot be written; nothing is answered without it",
-            )
-            .into_response();
         }
+    });
+    // Every processing of personal data is accounted for before its answer
+    // leaves (no answer without a durable audit entry), and an answer that
+    // rests on a store decision waits until that decision is durable. Both
+    // waits overlap: one sync of the store serves both.
+    let commit = response.extensions().get::<Commit>().copied();
+    let recorded = async {
+        match entry {
+            Some(entry) => state.auth.audit(entry).await,
+            None => true,
+        }
+    };
+    let durable = async {
+        match commit {
+            Some(c) => state.store.durable(c).await,
+            None => Ok(()),
+        }
+    };
+    let (recorded, durable) = tokio::join!(recorded, durable);
+    if !recorded {
+        return ApiError::unavailable(
+            "the audit log cannot be written; nothing is answered without it",
+        )
+        .into_response();
+    }
+    if let Err(e) = durable {
+        return ApiError::from(e).into_response();
     }
     response
 }

@@ -4,9 +4,12 @@
 //! embedded default engine, and a PostgreSQL engine can implement the same
 //! trait later. What a store must guarantee:
 //!
-//! - `accept` answers only once the message is durable (fsynced), and is
-//!   idempotent on the message id: the same bytes again give the original
-//!   receipt, different bytes under that id a conflict;
+//! - `accept` decides, in acceptance order, and is idempotent on the
+//!   message id: the same bytes again give the original receipt, different
+//!   bytes under that id a conflict. Its decision names a [`Commit`]; no
+//!   answer based on it leaves before [`Store::durable`] has confirmed that
+//!   commit (fsynced) — the API's guard waits for it together with the
+//!   request's audit entry, so that one sync serves both;
 //! - references (a Correctie or Intrekking naming an earlier message) are
 //!   checked in acceptance order, atomically with the insert;
 //! - nothing accepted is ever changed or deleted: corrections and
@@ -66,8 +69,26 @@ impl StoreError {
     }
 }
 
+/// A point in a store's order of writes: an `accept` decision becomes
+/// durable when its commit does. Goes on the response (as an extension)
+/// whose answer must wait for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Commit(pub u64);
+
+/// What `accept` decided: the outcome or why not, and (when the decision
+/// rests on written or stored state) the commit to wait for before
+/// answering with it.
+#[derive(Debug)]
+pub struct Decision {
+    pub result: Result<Outcome, StoreError>,
+    pub commit: Option<Commit>,
+}
+
 /// A future answering an `accept`.
-pub type Pending = Pin<Box<dyn Future<Output = Result<Outcome, StoreError>> + Send>>;
+pub type Pending = Pin<Box<dyn Future<Output = Decision> + Send>>;
+
+/// A future answering [`Store::durable`].
+pub type Durable = Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send>>;
 
 /// One stored message with the bytes it arrived as.
 #[derive(Debug, Clone)]
@@ -77,10 +98,14 @@ pub struct Stored {
 }
 
 /// The storage engine's interface. Reads are synchronous and quick (call
-/// them from a blocking-friendly context); `accept` resolves once durable.
+/// them from a blocking-friendly context) and see only durable messages.
 pub trait Store: Send + Sync + 'static {
-    /// Stores a message durably, or says why not.
+    /// Decides on a message and writes it; durable once
+    /// [`Store::durable`] confirms the decision's commit.
     fn accept(&self, incoming: Incoming) -> Pending;
+
+    /// Resolves once `commit` is durable; an error if it can no longer be.
+    fn durable(&self, commit: Commit) -> Durable;
 
     /// One message by its id.
     fn message(&self, bericht_id: &str) -> Result<Option<Stored>, StoreError>;

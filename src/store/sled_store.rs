@@ -19,7 +19,9 @@ use std::thread::JoinHandle;
 use tokio::sync::{oneshot, watch};
 
 use super::record::{check_reference, Draft};
-use super::{Incoming, Outcome, Pending, Record, Store, StoreError, Stored};
+use super::{
+    Commit, Decision, Durable, Incoming, Outcome, Pending, Record, Store, StoreError, Stored,
+};
 use crate::auth::store::AuditEntry;
 use crate::report::Code;
 use crate::time::Moment;
@@ -73,7 +75,7 @@ impl Index {
 /// through it, so that one sync makes a whole round of both durable.
 pub(super) enum Job {
     /// A message to accept.
-    Message(Incoming, oneshot::Sender<Result<Outcome, StoreError>>),
+    Message(Box<Incoming>, oneshot::Sender<Decision>),
     /// An audit entry to append (`crate::auth::store`).
     Audit(AuditEntry, oneshot::Sender<Result<(), StoreError>>),
 }
@@ -163,7 +165,18 @@ pub struct SledStore {
     writer: Option<JoinHandle<()>>,
     failed: Arc<AtomicBool>,
     changes: watch::Receiver<u64>,
+    /// The last round made durable.
+    synced: watch::Receiver<Synced>,
     index: Arc<RwLock<Index>>,
+}
+
+/// How far the syncer has got.
+#[derive(Debug, Clone, Copy, Default)]
+struct Synced {
+    /// Every round up to this one is durable.
+    round: u64,
+    /// A sync failed: nothing after `round` will ever be.
+    failed: bool,
 }
 
 fn io(e: impl std::fmt::Display) -> StoreError {
@@ -282,13 +295,15 @@ impl SledStore {
             failed: failed.clone(),
             last,
             last_moment,
+            round: 0,
         };
         let (watermark, changes) = watch::channel(last);
+        let (rounds, synced) = watch::channel(Synced::default());
         let (applied_tx, applied_rx) = mpsc::channel::<Applied>();
         let (d, f) = (durable.clone(), failed.clone());
         let syncer = std::thread::Builder::new()
             .name("ladderpost-sync".into())
-            .spawn(move || syncer(&d, &f, applied_rx, watermark))
+            .spawn(move || syncer(&d, &f, applied_rx, &watermark, &rounds))
             .map_err(io)?;
         let handle = std::thread::Builder::new()
             .name("ladderpost-writer".into())
@@ -305,6 +320,7 @@ impl SledStore {
             writer: Some(handle),
             failed,
             changes,
+            synced,
             index,
         })
     }
@@ -365,16 +381,34 @@ impl Drop for SledStore {
 impl Store for SledStore {
     fn accept(&self, incoming: Incoming) -> Pending {
         let (reply, answer) = oneshot::channel();
-        let sent = self.send(Job::Message(incoming, reply));
+        let sent = self.send(Job::Message(Box::new(incoming), reply));
+        let refused = |why: &str| Decision {
+            result: Err(StoreError::Unavailable(why.into())),
+            commit: None,
+        };
         Box::pin(async move {
             if !sent {
-                return Err(StoreError::Unavailable(
-                    "the store is not accepting writes".into(),
-                ));
+                return refused("the store is not accepting writes");
             }
             answer
                 .await
-                .unwrap_or_else(|_| Err(StoreError::Unavailable("the writer stopped".into())))
+                .unwrap_or_else(|_| refused("the writer stopped"))
+        })
+    }
+
+    fn durable(&self, commit: Commit) -> Durable {
+        let mut synced = self.synced.clone();
+        Box::pin(async move {
+            match synced
+                .wait_for(|s| s.round >= commit.0 || s.failed)
+                .await
+                .map(|s| *s)
+            {
+                Ok(s) if s.round >= commit.0 => Ok(()),
+                _ => Err(StoreError::Unavailable(
+                    "the store could not make the write durable".into(),
+                )),
+            }
         })
     }
 
@@ -469,6 +503,8 @@ struct Writer {
     /// The last number and received-at moment written (durable or not).
     last: u64,
     last_moment: Moment,
+    /// Rounds applied so far: each is a [`Commit`].
+    round: u64,
 }
 
 /// A group member's fate before the group is written.
@@ -496,7 +532,7 @@ impl Writer {
             for job in round {
                 match job {
                     Job::Message(incoming, reply) => {
-                        messages.push(incoming);
+                        messages.push(*incoming);
                         replies.push(reply);
                     }
                     Job::Audit(entry, reply) => {
@@ -505,6 +541,8 @@ impl Writer {
                     }
                 }
             }
+            self.round += 1;
+            let commit = Commit(self.round);
             let applied = if self.failed.load(Ordering::SeqCst) {
                 Err(StoreError::Unavailable(
                     "an earlier write to disk failed".into(),
@@ -515,23 +553,39 @@ impl Writer {
                     Ok((results, last, wrote || !entries.is_empty()))
                 })
             };
+            // Decisions are answered now; their answers leave only once
+            // the syncer has confirmed this round (`Store::durable`).
             let msg = match applied {
-                Ok((results, last, wrote)) => Applied {
-                    replies,
-                    results: Ok(results),
-                    audit_replies,
-                    last,
-                    wrote,
-                },
+                Ok((results, last, wrote)) => {
+                    for (reply, result) in replies.into_iter().zip(results) {
+                        let _ = reply.send(Decision {
+                            result,
+                            commit: Some(commit),
+                        });
+                    }
+                    Applied {
+                        round: commit.0,
+                        audit_replies,
+                        last,
+                        wrote,
+                        ok: true,
+                    }
+                }
                 Err(e) => {
                     tracing::error!(error = %e, dir = %self.dir.display(), "write to the store failed");
                     self.failed.store(true, Ordering::SeqCst);
+                    for reply in replies {
+                        let _ = reply.send(Decision {
+                            result: Err(e.clone()),
+                            commit: None,
+                        });
+                    }
                     Applied {
-                        replies,
-                        results: Err(e),
+                        round: commit.0,
                         audit_replies,
                         last: 0,
                         wrote: false,
+                        ok: false,
                     }
                 }
             };
@@ -676,25 +730,29 @@ type Outcomes = Vec<Result<Outcome, StoreError>>;
 
 /// A round applied in memory, waiting to be made durable.
 struct Applied {
-    replies: Vec<oneshot::Sender<Result<Outcome, StoreError>>>,
-    results: Result<Outcomes, StoreError>,
+    round: u64,
+    /// The round's audit entries, answered once durable.
     audit_replies: Vec<oneshot::Sender<Result<(), StoreError>>>,
+    /// The last message number written in this round or before.
     last: u64,
     wrote: bool,
+    /// Whether the round was applied at all.
+    ok: bool,
 }
 
-/// Makes applied groups durable — one flush and `fdatasync` for all that
-/// are waiting — and only then answers them and moves the durable
-/// watermark that readers see.
+/// Makes applied rounds durable — one flush and `fdatasync` for all that
+/// are waiting — and only then confirms them: the rounds (`Store::durable`),
+/// the audit entries, and the watermark that readers see.
 fn syncer(
     durable: &GroupSync,
     failed: &AtomicBool,
-    groups: mpsc::Receiver<Applied>,
-    watermark: watch::Sender<u64>,
+    rounds: mpsc::Receiver<Applied>,
+    watermark: &watch::Sender<u64>,
+    synced_rounds: &watch::Sender<Synced>,
 ) {
-    while let Ok(first) = groups.recv() {
+    while let Ok(first) = rounds.recv() {
         let mut batch = vec![first];
-        while let Ok(more) = groups.try_recv() {
+        while let Ok(more) = rounds.try_recv() {
             batch.push(more);
         }
         let synced = if batch.iter().any(|a| a.wrote) {
@@ -706,26 +764,91 @@ fn syncer(
             tracing::error!(error = %e, "syncing the store failed");
             failed.store(true, Ordering::SeqCst);
         }
+        let ok = synced.is_ok() && batch.iter().all(|a| a.ok);
         let last = batch.iter().filter(|a| a.wrote).map(|a| a.last).max();
-        if let (Ok(()), Some(last)) = (&synced, last) {
+        if let (true, Some(last)) = (ok, last) {
             watermark.send_replace(last);
         }
+        let round = batch.iter().map(|a| a.round).max().unwrap_or(0);
+        synced_rounds.send_modify(|s| {
+            if ok {
+                s.round = s.round.max(round);
+            } else {
+                s.failed = true;
+            }
+        });
         for applied in batch {
-            let audited = match (&synced, &applied.results) {
-                (Ok(()), Ok(_)) => Ok(()),
-                (Err(e), _) | (_, Err(e)) => Err(e.clone()),
+            let answer = match (&synced, applied.ok) {
+                (Ok(()), true) => Ok(()),
+                (Err(e), _) => Err(e.clone()),
+                (Ok(()), false) => Err(StoreError::Unavailable(
+                    "the store could not write the audit entry".into(),
+                )),
             };
             for reply in applied.audit_replies {
-                let _ = reply.send(audited.clone());
-            }
-            let results: Vec<Result<Outcome, StoreError>> = match (&synced, applied.results) {
-                (Ok(()), Ok(results)) => results,
-                (Err(e), _) => applied.replies.iter().map(|_| Err(e.clone())).collect(),
-                (_, Err(e)) => applied.replies.iter().map(|_| Err(e.clone())).collect(),
-            };
-            for (reply, result) in applied.replies.into_iter().zip(results) {
-                let _ = reply.send(result);
+                let _ = reply.send(answer.clone());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn incoming(file: &str) -> Incoming {
+        let raw = std::fs::read(format!(
+            "{}/fixtures/valid/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let tree = crate::validate_schema(&raw).unwrap();
+        let wortel = tree.root_span();
+        let (document, warnings) = crate::domain::Document::from_valid(&tree).unwrap();
+        Incoming {
+            raw,
+            document,
+            warnings,
+            wortel,
+        }
+    }
+
+    #[test]
+    fn a_decision_is_readable_once_its_commit_is_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let message = incoming("meting-0014-trede5-met-instrument.xml");
+        let first = rt.block_on(store.accept(message.clone()));
+        let Ok(Outcome::Accepted(receipt)) = first.result else {
+            panic!("{first:?}");
+        };
+        let commit = first.commit.expect("a decision names its commit");
+        rt.block_on(store.durable(commit)).unwrap();
+        let stored = store.message(&receipt.bericht_id).unwrap().unwrap();
+        assert_eq!(stored.raw, message.raw);
+        assert_eq!(store.count().unwrap(), receipt.volgnummer);
+
+        // The repeat is decided in a later round, which it must wait for.
+        let again = rt.block_on(store.accept(message));
+        assert!(matches!(again.result, Ok(Outcome::Repeat(_))), "{again:?}");
+        let later = again.commit.expect("a repeat names its commit too");
+        assert!(later > commit);
+        rt.block_on(store.durable(later)).unwrap();
+    }
+
+    #[test]
+    fn a_closed_store_takes_no_decisions() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SledStore::open(dir.path()).unwrap();
+        store.jobs.take();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let refused = rt.block_on(store.accept(incoming("meting-0014-trede5-met-instrument.xml")));
+        assert!(matches!(refused.result, Err(StoreError::Unavailable(_))));
+        assert_eq!(refused.commit, None);
     }
 }
