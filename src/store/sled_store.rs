@@ -630,14 +630,18 @@ impl Writer {
         Ok(out)
     }
 
-    /// Decides, writes and makes durable one group; returns each member's
-    /// outcome and the last sequence number. `Err` only when the store
-    /// itself failed.
+    /// Decides and writes one group; returns each member's outcome and the
+    /// last sequence number. `Err` only when the store itself failed.
     fn commit(&mut self, group: &[Incoming]) -> Result<(Outcomes, u64, bool), StoreError> {
         let (mut seq, mut moment) = (self.last, self.last_moment);
-        // Members of this group already planned, by id: (record, raw).
-        let mut planned: HashMap<String, (Record, &[u8])> = HashMap::new();
-        let mut plans = Vec::with_capacity(group.len());
+        // Members of this group written already, by id: their index in
+        // `group` and `plans`.
+        let mut planned: HashMap<&str, usize> = HashMap::new();
+        let mut plans: Vec<Plan> = Vec::with_capacity(group.len());
+        let written = |plans: &[Plan], i: usize| match plans.get(i) {
+            Some(Plan::Insert(record)) => Some(record.as_ref().clone()),
+            _ => None,
+        };
         for incoming in group {
             let draft = match Draft::of(
                 &incoming.document,
@@ -650,8 +654,8 @@ impl Writer {
                     continue;
                 }
             };
-            let earlier = match planned.get(&draft.bericht_id) {
-                Some((r, raw)) => Some((r.clone(), raw.to_vec())),
+            let earlier = match planned.get(draft.bericht_id.as_str()) {
+                Some(&i) => written(&plans, i).map(|r| (r, group[i].raw.clone())),
                 None => self
                     .stored_by_id(&draft.bericht_id)?
                     .map(|s| (s.record, s.raw)),
@@ -671,17 +675,16 @@ impl Writer {
                 continue;
             }
             if let Some(target_id) = &draft.verwijst_naar {
-                let target = match planned.get(target_id) {
-                    Some((r, _)) => Some(r.clone()),
+                let target = match planned.get(target_id.as_str()) {
+                    Some(&i) => written(&plans, i),
                     None => self.stored_by_id(target_id)?.map(|s| s.record),
                 };
                 let mut client = self.client_records(&draft.bsn)?;
-                client.extend(
-                    planned
-                        .values()
-                        .filter(|(r, _)| r.bsn == draft.bsn)
-                        .map(|(r, _)| r.clone()),
-                );
+                // Earlier members of this group, in acceptance order.
+                client.extend(plans.iter().filter_map(|p| match p {
+                    Plan::Insert(r) if r.bsn == draft.bsn => Some(r.as_ref().clone()),
+                    _ => None,
+                }));
                 if let Err(e) = check_reference(&draft, target.as_ref(), &client) {
                     plans.push(Plan::Done(Err(e)));
                     continue;
@@ -698,7 +701,9 @@ impl Writer {
                 .berichten
                 .insert(key(BERICHT, &[&s]), encode(&record, &incoming.raw)?)
                 .map_err(io)?;
-            planned.insert(record.bericht_id.clone(), (record.clone(), &incoming.raw));
+            if let Some(id) = incoming.document.bericht_id() {
+                planned.insert(id.as_str(), plans.len());
+            }
             plans.push(Plan::Insert(Box::new(record)));
         }
 
