@@ -535,3 +535,9 @@ fn write_text(out: &mut impl Write, v: &FileVerdict) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+// Requests allocate on the async workers and are freed on the store's
+// writer (and the reverse); glibc's arenas made that a fifth of the
+// writer's time and slowed ingest as the store grew (docs/performance.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -217,22 +217,17 @@ async fn authorised(
     });
     // Every processing of personal data is accounted for before its answer
     // leaves (no answer without a durable audit entry), and an answer that
-    // rests on a store decision waits until that decision is durable. Both
-    // waits overlap: one sync of the store serves both.
-    let commit = response.extensions().get::<Commit>().copied();
-    let recorded = async {
-        match entry {
-            Some(entry) => state.auth.audit(entry).await,
-            None => true,
-        }
+    // rests on a store decision waits until that decision is durable. The
+    // audit entry is written after the decision, so the sync that makes it
+    // durable covers the decision too: the second wait is then over at once.
+    let recorded = match entry {
+        Some(entry) => state.auth.audit(entry).await,
+        None => true,
     };
-    let durable = async {
-        match commit {
-            Some(c) => state.store.durable(c).await,
-            None => Ok(()),
-        }
+    let durable = match response.extensions().get::<Commit>() {
+        Some(&commit) => state.store.durable(commit).await,
+        None => Ok(()),
     };
-    let (recorded, durable) = tokio::join!(recorded, durable);
     if !recorded {
         return ApiError::unavailable(
             "the audit log cannot be written; nothing is answered without it",
