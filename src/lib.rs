@@ -3,7 +3,7 @@
 //!
 //! Data flows one way: bytes → hardened XML reading ([`xml`]) → schema
 //! validation against the published XSD ([`schema`]) → domain rules and typed
-//! messages ([`domain`]). [`validate`] is that pipeline's entry point.
+//! messages ([`domain`]). [`validate()`] is that pipeline's entry point.
 
 pub mod api;
 pub mod auth;

@@ -7,7 +7,9 @@
 //! route needs is checked here; the municipality a request concerns is
 //! checked by its handler, which also notes the message ids and BSNs it
 //! touched in the request's [`AuditSink`]. Requests that post or read
-//! personal data are written to the audit log, refused ones included.
+//! personal data are written to the audit log, refused ones included, and
+//! no answer leaves before its audit entry, and the store decision it
+//! rests on ([`Commit`]), are durable.
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;

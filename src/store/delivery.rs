@@ -1,5 +1,5 @@
 //! What push delivery keeps: subscriptions, each subscription's delivery
-//! state, and its dead letters. Behind its own trait, beside [`Store`]
+//! state, and its dead letters. Behind its own trait, beside [`super::Store`]
 //! (crate::store::Store), so an engine implements both.
 
 use serde::{Deserialize, Serialize};

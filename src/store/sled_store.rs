@@ -1,13 +1,15 @@
 //! The embedded storage engine: sled, with group commit and a real fsync.
 //!
-//! One writer thread owns every write of messages. It takes all requests
-//! queued while the previous group was being flushed, checks each in
-//! acceptance order (repeats, conflicts, references, also against earlier
-//! members of the same group), writes the whole group as one atomic sled
-//! batch, flushes sled and then `fdatasync`s sled's log file itself: sled
-//! 0.34's flush only uses `sync_file_range`, which survives a process crash
-//! but not a power loss (sled issue #1452). Only then are the group's
-//! acknowledgements released. docs/storage.md describes the layout.
+//! One writer thread owns every write of messages and audit entries. It
+//! takes all work queued as one round, decides each message in acceptance
+//! order (repeats, conflicts, references, also against earlier members of
+//! the round), writes each as one atomic sled insert and the round's audit
+//! entries as one more, and answers the decisions with the round's
+//! [`Commit`]. A syncer thread then flushes sled and `fdatasync`s sled's log
+//! file itself (sled 0.34's flush only uses `sync_file_range`, which
+//! survives a process crash but not a power loss: sled issue #1452), and
+//! only then confirms the round, answers its audit entries and moves the
+//! readers' watermark. docs/storage.md describes the design and layout.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -81,8 +83,8 @@ pub(super) enum Job {
 }
 
 /// sled's flush plus an `fdatasync` of its log file, shared by everything
-/// that writes the database (the message writer, the audit writer,
-/// settings): a caller's writes are durable once a sync that *started*
+/// that writes the database (the writer's syncer; organisations,
+/// credentials, subscriptions): a caller's writes are durable once a sync that *started*
 /// after them has finished, so concurrent callers share one sync instead
 /// of queueing one each.
 pub(super) struct GroupSync {

@@ -1,6 +1,6 @@
 //! What protects the service from its clients: security headers on every
 //! response and a deadline for reading a request body (applied by the
-//! connection itself, [`super::connection`]), and a token bucket per
+//! connection itself, in `transport::connection`), and a token bucket per
 //! credential (or per address, applied after authentication).
 
 use std::collections::HashMap;
