@@ -231,7 +231,7 @@ struct InProcess {
     rt: tokio::runtime::Runtime,
     stop: tokio::sync::oneshot::Sender<()>,
     serving: tokio::task::JoinHandle<Result<(), crate::server::ServeError>>,
-    _dir: TempDir,
+    dir: TempDir,
 }
 
 impl InProcess {
@@ -293,17 +293,24 @@ impl InProcess {
             rt,
             stop,
             serving,
-            _dir: dir,
+            dir,
         })
     }
 
     /// Stops the service cleanly (and removes its directory).
     fn finish(self) -> Result<(), String> {
+        self.stop().map(drop)
+    }
+
+    /// Stops the service cleanly; its directory stays until the returned
+    /// value is dropped.
+    fn stop(self) -> Result<TempDir, String> {
         let _ = self.stop.send(());
         let served = self.rt.block_on(self.serving);
         served
             .map_err(|e| format!("server task: {e}"))?
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        Ok(self.dir)
     }
 }
 
@@ -374,6 +381,102 @@ pub fn ingest(levels: &[usize], duration: Duration) -> Result<Vec<IngestFigure>,
     figures
 }
 
+/// Posts `messages` unique Metingen of one municipality (0 .. messages)
+/// with 64 senders; every one must be accepted.
+async fn fill(http: &reqwest::Client, base: &str, run: u64, messages: u64) -> Result<(), String> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let next = std::sync::Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..64 {
+        let (http, next, url) = (
+            http.clone(),
+            next.clone(),
+            format!("{base}/api/v1/berichten"),
+        );
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= messages {
+                    return Ok::<_, String>(());
+                }
+                let r = http
+                    .post(&url)
+                    .header("content-type", "application/xml")
+                    .body(bench_message(run, n))
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if r.status().as_u16() != 201 {
+                    return Err(format!("fill: HTTP {}", r.status()));
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.map_err(|e| e.to_string())??;
+    }
+    Ok(())
+}
+
+/// What opening a filled store costs.
+#[derive(Debug, Clone)]
+pub struct StartupFigures {
+    pub messages: u64,
+    /// Bytes in the data directory.
+    pub bytes: u64,
+    /// Opening the store: sled's recovery and the index rebuilt from every
+    /// record.
+    pub open: Duration,
+}
+
+/// Fills an in-process service with `messages` messages, stops it, and
+/// times opening its store again (what a restart waits for before it
+/// serves).
+pub fn startup(messages: u64) -> Result<StartupFigures, String> {
+    let run = run_id();
+    let service = InProcess::start(
+        "startup",
+        run,
+        crate::delivery::push::PushSettings::default(),
+    )?;
+    let client_rt = client_runtime()?;
+    client_rt.block_on(async {
+        let http = http_client(&service.token)?;
+        fill(&http, &service.base, run, messages).await
+    })?;
+    drop(client_rt);
+    let dir = service.stop()?;
+    let bytes = dir_size(&dir.0);
+    let started = Instant::now();
+    let store = crate::store::sled_store::SledStore::open(&dir.0).map_err(|e| e.to_string())?;
+    let open = started.elapsed();
+    let stored = crate::store::Store::count(&store).map_err(|e| e.to_string())?;
+    drop(store);
+    if stored != messages {
+        return Err(format!("the store holds {stored} messages, not {messages}"));
+    }
+    Ok(StartupFigures {
+        messages,
+        bytes,
+        open,
+    })
+}
+
+fn dir_size(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => dir_size(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
 /// Feed and push throughput.
 #[derive(Debug, Clone)]
 pub struct DeliveryFigures {
@@ -396,37 +499,7 @@ pub fn delivery(messages: u64) -> Result<DeliveryFigures, String> {
     let client_rt = client_runtime()?;
     let result = client_rt.block_on(async {
         let http = http_client(&service.token)?;
-        // Fill, 64 senders.
-        let next = std::sync::Arc::new(AtomicU64::new(0));
-        let mut tasks = Vec::new();
-        for _ in 0..64 {
-            let (http, next, url) = (
-                http.clone(),
-                next.clone(),
-                format!("{}/api/v1/berichten", service.base),
-            );
-            tasks.push(tokio::spawn(async move {
-                loop {
-                    let n = next.fetch_add(1, Ordering::Relaxed);
-                    if n >= messages {
-                        return Ok::<_, String>(());
-                    }
-                    let r = http
-                        .post(&url)
-                        .header("content-type", "application/xml")
-                        .body(bench_message(run, n))
-                        .send()
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    if r.status().as_u16() != 201 {
-                        return Err(format!("fill: HTTP {}", r.status()));
-                    }
-                }
-            }));
-        }
-        for t in tasks {
-            t.await.map_err(|e| e.to_string())??;
-        }
+        fill(&http, &service.base, run, messages).await?;
 
         // Pull: one client, pages of 1,000.
         let started = Instant::now();

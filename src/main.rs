@@ -180,6 +180,13 @@ enum BenchCommand {
         #[arg(long, default_value_t = 50_000)]
         messages: u64,
     },
+    /// Start-up time: fills an in-process store, stops the service, and
+    /// times opening the store again (recovery and index rebuild).
+    Startup {
+        /// Messages to store first.
+        #[arg(long, default_value_t = 200_000)]
+        messages: u64,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -241,6 +248,7 @@ fn main() -> ExitCode {
             bench_ingest(seconds, &senders)
         }
         Command::Bench(BenchCommand::Delivery { messages }) => bench_delivery(messages),
+        Command::Bench(BenchCommand::Startup { messages }) => bench_startup(messages),
         Command::Admin { data, command } => match ladderpost::auth::admin::run(&data, command) {
             Ok(out) => {
                 print!("{out}");
@@ -251,6 +259,25 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+    }
+}
+
+fn bench_startup(messages: u64) -> ExitCode {
+    println!("in-process server, {messages} stored messages, then the store opened again");
+    match ladderpost::bench::startup(messages) {
+        Ok(f) => {
+            println!(
+                "{:>10.2} s  to open the store ({:.0} MB on disk, {:.0} messages/s indexed)",
+                f.open.as_secs_f64(),
+                f.bytes as f64 / 1e6,
+                f.messages as f64 / f.open.as_secs_f64()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("ladderpost: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 
