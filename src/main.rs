@@ -565,6 +565,8 @@ fn write_text(out: &mut impl Write, v: &FileVerdict) -> std::io::Result<()> {
 
 // Requests allocate on the async workers and are freed on the store's
 // writer (and the reverse); glibc's arenas made that a fifth of the
-// writer's time and slowed ingest as the store grew (docs/performance.md).
+// writer's time and slowed ingest as the store grew. Built without
+// transparent huge pages (Cargo.toml): they raised tail latency and idle
+// memory (docs/performance.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
