@@ -1,0 +1,63 @@
+//! The benchmark commands run end to end and report what they measured
+//! (tiny runs: the figures themselves are never asserted; they are
+//! recorded in docs/performance.md).
+
+use std::process::Command;
+
+fn bench(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_ladderpost"))
+        .arg("bench")
+        .args(args)
+        .output()
+        .expect("run ladderpost bench");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "bench {args:?} failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// The number in the column before `label` on the line that contains it.
+fn figure(report: &str, label: &str) -> f64 {
+    let line = report
+        .lines()
+        .find(|l| l.contains(label))
+        .unwrap_or_else(|| panic!("no line with {label:?} in {report}"));
+    line.split_whitespace()
+        .find_map(|w| w.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("no figure in {line:?}"))
+}
+
+#[test]
+fn ingest_reports_both_endpoints_at_each_concurrency() {
+    let report = bench(&["ingest", "--seconds", "0.3", "--senders", "1,4"]);
+    for senders in ["1", "4"] {
+        for endpoint in ["/api/v1/berichten/_valideer", "/api/v1/berichten (durable)"] {
+            let row = report
+                .lines()
+                .find(|l| l.split_whitespace().next() == Some(senders) && l.contains(endpoint))
+                .unwrap_or_else(|| panic!("no row for {senders} {endpoint}: {report}"));
+            let per_second = figure(&row[row.find(endpoint).unwrap() + endpoint.len()..], "");
+            assert!(per_second > 0.0, "{row}");
+        }
+    }
+    assert!(
+        report.contains("durable / validate-only at 4 senders"),
+        "{report}"
+    );
+}
+
+#[test]
+fn delivery_reads_and_pushes_every_message() {
+    let report = bench(&["delivery", "--messages", "300"]);
+    assert!(figure(&report, "feed: one pull client") > 0.0, "{report}");
+    assert!(figure(&report, "push: one subscription") > 0.0, "{report}");
+}
+
+#[test]
+fn startup_reopens_a_filled_store() {
+    let report = bench(&["startup", "--messages", "300"]);
+    assert!(figure(&report, "to open the store") > 0.0, "{report}");
+}
