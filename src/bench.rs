@@ -427,6 +427,23 @@ pub struct StartupFigures {
     /// Opening the store: sled's recovery and the index rebuilt from every
     /// record.
     pub open: Duration,
+    /// What the open store added to this process's resident memory (sled's
+    /// cache and the index), where the system tells (Linux).
+    pub resident: Option<u64>,
+}
+
+/// This process's resident memory in bytes (Linux; `None` elsewhere).
+fn resident() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
 }
 
 /// Fills an in-process service with `messages` messages, stops it, and
@@ -447,9 +464,13 @@ pub fn startup(messages: u64) -> Result<StartupFigures, String> {
     drop(client_rt);
     let dir = service.stop()?;
     let bytes = dir_size(&dir.0);
+    let before = resident();
     let started = Instant::now();
     let store = crate::store::sled_store::SledStore::open(&dir.0).map_err(|e| e.to_string())?;
     let open = started.elapsed();
+    let resident = resident()
+        .zip(before)
+        .map(|(after, before)| after.saturating_sub(before));
     let stored = crate::store::Store::count(&store).map_err(|e| e.to_string())?;
     drop(store);
     if stored != messages {
@@ -459,6 +480,7 @@ pub fn startup(messages: u64) -> Result<StartupFigures, String> {
         messages,
         bytes,
         open,
+        resident,
     })
 }
 

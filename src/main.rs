@@ -272,6 +272,12 @@ fn bench_startup(messages: u64) -> ExitCode {
                 f.bytes as f64 / 1e6,
                 f.messages as f64 / f.open.as_secs_f64()
             );
+            if let Some(bytes) = f.resident {
+                println!(
+                    "{:>10.0} MB  resident memory the open store added (sled's cache and the index)",
+                    bytes as f64 / 1e6
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
