@@ -207,6 +207,7 @@ async fn authorised(
             Err(_) => (Vec::new(), Vec::new()),
         };
         AuditEntry {
+            // The store replaces it with the moment it records the entry.
             tijdstip: Moment::now(),
             organisatie: principal.as_ref().map(|p| p.organisatie.clone()),
             sleutel: principal.as_ref().map(|p| p.sleutel.clone()),

@@ -46,7 +46,8 @@ pub struct Sleutel {
 /// One entry of the audit log of processing of personal data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
-    /// When (UTC, like `ontvangen`).
+    /// When it was recorded, just before the answer left (UTC, like
+    /// `ontvangen`; set by the store).
     pub tijdstip: Moment,
     /// Who: absent when the request was not authenticated.
     pub organisatie: Option<String>,
@@ -92,7 +93,8 @@ pub trait AuthStore: Send + Sync + 'static {
     /// Whether `serve` has started on this store before; marks it so.
     fn first_start(&self) -> Result<bool, StoreError>;
     /// Appends an entry (append-only; never changed or deleted); resolves
-    /// once it is durable.
+    /// once it is durable. The store sets `tijdstip` to the moment it
+    /// records the entry, strictly increasing over the log.
     fn append_audit(&self, entry: AuditEntry) -> AuditPending;
     /// Entries in time order, filtered, at most `limit`.
     fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError>;

@@ -31,18 +31,46 @@ enum AuditValue {
 const SALT: &[u8] = b"bsn-salt";
 const STARTED: &[u8] = b"gestart";
 
-/// Appends a round of audit entries as one value: sled's cost is per
-/// write (docs/performance.md). Called by the store's writer, which makes
-/// them durable together with the round's messages.
-pub(super) fn append_audit(trees: &Trees, entries: &[AuditEntry]) -> Result<(), StoreError> {
+/// Audit keys below this are sled-generated ids of stores written before
+/// audit keys were times (2^40 µs after 1970 is in January 1970).
+const LEGACY_END: u64 = 1 << 40;
+
+/// The time key of the last audit round stored, if any.
+pub(super) fn last_audit_moment(trees: &Trees) -> Result<Option<Moment>, StoreError> {
+    Ok(match trees.audit.last().map_err(io)? {
+        Some((k, _)) => k
+            .as_ref()
+            .try_into()
+            .ok()
+            .map(u64::from_be_bytes)
+            .filter(|&n| n >= LEGACY_END)
+            .and_then(|n| i64::try_from(n).ok())
+            .map(Moment),
+        None => None,
+    })
+}
+
+/// Appends a round of audit entries as one value (sled's cost is per
+/// write, docs/performance.md), keyed by `at`, the moment of recording,
+/// which becomes every entry's `tijdstip`: keys in time order make a
+/// query by time a range read. Called by the store's writer, which makes
+/// them durable together with the round's messages and passes strictly
+/// increasing moments.
+pub(super) fn append_audit(
+    trees: &Trees,
+    entries: &mut [AuditEntry],
+    at: Moment,
+) -> Result<(), StoreError> {
     if entries.is_empty() {
         return Ok(());
     }
-    // Monotonic ids keep the tree in time order.
-    let n = trees.db.generate_id().map_err(io)?;
+    for e in entries.iter_mut() {
+        e.tijdstip = at;
+    }
+    let key = u64::try_from(at.0).map_err(io)?.max(LEGACY_END);
     trees
         .audit
-        .insert(n.to_be_bytes(), serde_json::to_vec(entries).map_err(io)?)
+        .insert(key.to_be_bytes(), serde_json::to_vec(entries).map_err(io)?)
         .map_err(io)?;
     Ok(())
 }
@@ -161,8 +189,23 @@ impl AuthStore for SledStore {
     }
 
     fn audit(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+        let audit = &self.trees().audit;
+        let key = |m: Moment| {
+            u64::try_from(m.0)
+                .unwrap_or(0)
+                .max(LEGACY_END)
+                .to_be_bytes()
+        };
+        // Older stores' entries (small keys) are all read; time-keyed
+        // rounds only from `van` to `tot`.
+        let legacy = audit.range(..LEGACY_END.to_be_bytes());
+        let from = q.van.map_or(LEGACY_END.to_be_bytes(), key);
+        let timed = match q.tot {
+            Some(tot) => audit.range(from..key(tot)),
+            None => audit.range(from..),
+        };
         let mut out = Vec::new();
-        for item in self.trees().audit.iter() {
+        for item in legacy.chain(timed) {
             let group = match decode::<AuditValue>(&item.map_err(io)?.1)? {
                 AuditValue::Group(g) => g,
                 AuditValue::One(e) => vec![e],
@@ -209,40 +252,78 @@ mod tests {
             .unwrap()
     }
 
+    fn at(s: &str) -> Moment {
+        Moment::parse(s).unwrap()
+    }
+
+    fn query(store: &SledStore, van: Option<Moment>, tot: Option<Moment>) -> Vec<String> {
+        store
+            .audit(&AuditQuery {
+                van,
+                tot,
+                limit: 10,
+                ..AuditQuery::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|e| e.route)
+            .collect()
+    }
+
     #[test]
-    fn audit_groups_and_single_entries_read_back_in_order() {
+    fn audit_rounds_are_read_by_time_beside_older_single_entries() {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path()).unwrap();
-        // A value as stores written before groups hold it: one entry.
+        let (t1, t2) = (at("2026-01-01T10:00:00Z"), at("2026-01-02T10:00:00Z"));
+        // A value as stores written before rounds hold it: one entry under
+        // a sled-generated id.
         let t = store.trees();
+        let mut een = entry("/een", 0);
+        een.tijdstip = t1;
         let n = t.db.generate_id().unwrap();
         t.audit
-            .insert(
-                n.to_be_bytes(),
-                serde_json::to_vec(&entry("/een", 1)).unwrap(),
-            )
+            .insert(n.to_be_bytes(), serde_json::to_vec(&een).unwrap())
             .unwrap();
-        append_audit(t, &[entry("/twee", 2), entry("/drie", 3)]).unwrap();
-        append_audit(t, &[]).unwrap();
+        append_audit(t, &mut [entry("/twee", 0), entry("/drie", 0)], t2).unwrap();
+        append_audit(t, &mut [], t2).unwrap();
+        // Through the writer: recorded now, after everything above.
         runtime()
-            .block_on(store.append_audit(entry("/vier", 4)))
+            .block_on(store.append_audit(entry("/vier", 0)))
             .unwrap();
+
+        assert_eq!(
+            query(&store, None, None),
+            ["/een", "/twee", "/drie", "/vier"]
+        );
         let all = store
             .audit(&AuditQuery {
                 limit: 10,
                 ..AuditQuery::default()
             })
             .unwrap();
-        let routes: Vec<&str> = all.iter().map(|e| e.route.as_str()).collect();
-        assert_eq!(routes, ["/een", "/twee", "/drie", "/vier"]);
+        assert_eq!(
+            all[1].tijdstip, t2,
+            "the round's moment is its entries' time"
+        );
+        assert!(all[3].tijdstip > t2);
+        assert_eq!(query(&store, None, Some(t2)), ["/een"]);
+        assert_eq!(query(&store, Some(t2), Some(t2.next())), ["/twee", "/drie"]);
+        assert_eq!(query(&store, Some(t2.next()), None), ["/vier"]);
         let limited = store
             .audit(&AuditQuery {
-                van: Some(Moment(2_000_000)),
-                limit: 1,
+                van: Some(t1),
+                limit: 2,
                 ..AuditQuery::default()
             })
             .unwrap();
-        assert_eq!(limited, [entry("/twee", 2)]);
+        assert_eq!(limited.len(), 2);
+        // A reopened store goes on after its last round.
+        drop(store);
+        let store = SledStore::open(dir.path()).unwrap();
+        runtime()
+            .block_on(store.append_audit(entry("/vijf", 0)))
+            .unwrap();
+        assert_eq!(query(&store, Some(t2.next()), None), ["/vier", "/vijf"]);
     }
 
     #[test]

@@ -298,6 +298,7 @@ impl SledStore {
             last,
             last_moment,
             round: 0,
+            last_audit: super::sled_auth::last_audit_moment(&trees)?.unwrap_or(Moment(0)),
         };
         let (watermark, changes) = watch::channel(last);
         let (rounds, synced) = watch::channel(Synced::default());
@@ -507,6 +508,8 @@ struct Writer {
     last_moment: Moment,
     /// Rounds applied so far: each is a [`Commit`].
     round: u64,
+    /// The moment of the last audit round written.
+    last_audit: Moment,
 }
 
 /// A group member's fate before the group is written.
@@ -551,7 +554,12 @@ impl Writer {
                 ))
             } else {
                 self.commit(&messages).and_then(|(results, last, wrote)| {
-                    super::sled_auth::append_audit(&self.trees, &entries)?;
+                    if !entries.is_empty() {
+                        // Audit times increase strictly, like message times.
+                        let at = Moment::now().max(self.last_audit.next());
+                        super::sled_auth::append_audit(&self.trees, &mut entries, at)?;
+                        self.last_audit = at;
+                    }
                     Ok((results, last, wrote || !entries.is_empty()))
                 })
             };
