@@ -47,6 +47,10 @@ pub struct Auth {
 
 #[derive(Default)]
 struct Known {
+    /// Bumped by every change: what was read from the store before a
+    /// change is not cached after it (a revocation racing with a lookup
+    /// would otherwise leave the revoked credential cached).
+    generation: u64,
     /// Credential id to its stored hash, expiry, revocation and principal.
     keys: HashMap<String, Arc<KnownKey>>,
     /// OIN to the principal of its organisation's certificate roles.
@@ -99,7 +103,20 @@ impl Auth {
 
     /// Forgets every cached credential and organisation: after any change.
     fn forget(&self) {
-        *self.known.write().unwrap_or_else(|p| p.into_inner()) = Known::default();
+        let mut known = self.known.write().unwrap_or_else(|p| p.into_inner());
+        *known = Known {
+            generation: known.generation + 1,
+            ..Known::default()
+        };
+    }
+
+    /// Caches what was read from the store at `generation`, unless a change
+    /// came in between.
+    fn remember(&self, generation: u64, add: impl FnOnce(&mut Known)) {
+        let mut known = self.known.write().unwrap_or_else(|p| p.into_inner());
+        if known.generation == generation {
+            add(&mut known);
+        }
     }
 
     /// The principal a bearer token stands for, if it is known, matches,
@@ -108,7 +125,10 @@ impl Auth {
         let Some(id) = token::credential_id(presented) else {
             return Ok(None);
         };
-        let cached = self.known().keys.get(id).cloned();
+        let (cached, generation) = {
+            let known = self.known();
+            (known.keys.get(id).cloned(), known.generation)
+        };
         let key = match cached {
             Some(k) => k,
             None => {
@@ -131,8 +151,9 @@ impl Auth {
                         gemeenten: org.gemeenten,
                     },
                 });
-                let mut known = self.known.write().unwrap_or_else(|p| p.into_inner());
-                known.keys.insert(id.to_string(), key.clone());
+                self.remember(generation, |known| {
+                    known.keys.insert(id.to_string(), key.clone());
+                });
                 key
             }
         };
@@ -148,9 +169,13 @@ impl Auth {
     /// The principal of a verified client certificate: the organisation
     /// with that OIN, with its `rollen_bij_certificaat` (none: refused).
     pub fn certificate(&self, oin: &str) -> Result<Option<Principal>, StoreError> {
-        if let Some(p) = self.known().oins.get(oin) {
-            return Ok(Some(p.clone()));
-        }
+        let generation = {
+            let known = self.known();
+            if let Some(p) = known.oins.get(oin) {
+                return Ok(Some(p.clone()));
+            }
+            known.generation
+        };
         let org = self
             .store
             .organisations()?
@@ -163,8 +188,9 @@ impl Auth {
             gemeenten: o.gemeenten,
         });
         if let Some(p) = &principal {
-            let mut known = self.known.write().unwrap_or_else(|p| p.into_inner());
-            known.oins.insert(oin.to_string(), p.clone());
+            self.remember(generation, |known| {
+                known.oins.insert(oin.to_string(), p.clone());
+            });
         }
         Ok(principal)
     }
@@ -367,5 +393,35 @@ impl<'a> AuditView<'a> {
             bsn_hashes: &e.bsn_hashes,
             status: e.status,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_was_read_before_a_change_is_not_cached_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::sled_store::SledStore::open(dir.path()).unwrap();
+        let auth = Auth::new(Arc::new(store)).unwrap();
+        let principal = Principal {
+            organisatie: "o".into(),
+            sleutel: "certificaat:1".into(),
+            rollen: vec![Rol::Afnemen],
+            gemeenten: vec!["0363".into()],
+        };
+        let before = auth.known().generation;
+        // A revocation (or any change) lands between the read and the cache.
+        auth.forget();
+        auth.remember(before, |k| {
+            k.oins.insert("1".into(), principal.clone());
+        });
+        assert!(auth.known().oins.is_empty());
+        let now = auth.known().generation;
+        auth.remember(now, |k| {
+            k.oins.insert("1".into(), principal.clone());
+        });
+        assert_eq!(auth.known().oins.get("1"), Some(&principal));
     }
 }
