@@ -35,6 +35,15 @@ const STARTED: &[u8] = b"gestart";
 /// audit keys were times (2^40 µs after 1970 is in January 1970).
 const LEGACY_END: u64 = 1 << 40;
 
+/// The audit key of a moment: µs since 1970, big-endian, never among the
+/// older stores' ids.
+fn time_key(m: Moment) -> [u8; 8] {
+    u64::try_from(m.0)
+        .unwrap_or(0)
+        .max(LEGACY_END)
+        .to_be_bytes()
+}
+
 /// The time key of the last audit round stored, if any.
 pub(super) fn last_audit_moment(trees: &Trees) -> Result<Option<Moment>, StoreError> {
     Ok(match trees.audit.last().map_err(io)? {
@@ -67,10 +76,9 @@ pub(super) fn append_audit(
     for e in entries.iter_mut() {
         e.tijdstip = at;
     }
-    let key = u64::try_from(at.0).map_err(io)?.max(LEGACY_END);
     trees
         .audit
-        .insert(key.to_be_bytes(), serde_json::to_vec(entries).map_err(io)?)
+        .insert(time_key(at), serde_json::to_vec(entries).map_err(io)?)
         .map_err(io)?;
     Ok(())
 }
@@ -190,18 +198,12 @@ impl AuthStore for SledStore {
 
     fn audit(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
         let audit = &self.trees().audit;
-        let key = |m: Moment| {
-            u64::try_from(m.0)
-                .unwrap_or(0)
-                .max(LEGACY_END)
-                .to_be_bytes()
-        };
         // Older stores' entries (small keys) are all read; time-keyed
         // rounds only from `van` to `tot`.
         let legacy = audit.range(..LEGACY_END.to_be_bytes());
-        let from = q.van.map_or(LEGACY_END.to_be_bytes(), key);
+        let from = q.van.map_or(LEGACY_END.to_be_bytes(), time_key);
         let timed = match q.tot {
-            Some(tot) => audit.range(from..key(tot)),
+            Some(tot) => audit.range(from..time_key(tot)),
             None => audit.range(from..),
         };
         let mut out = Vec::new();

@@ -84,9 +84,9 @@ pub(super) enum Job {
 
 /// sled's flush plus an `fdatasync` of its log file, shared by everything
 /// that writes the database (the writer's syncer; organisations,
-/// credentials, subscriptions): a caller's writes are durable once a sync that *started*
-/// after them has finished, so concurrent callers share one sync instead
-/// of queueing one each.
+/// credentials, subscriptions): a caller's writes are durable once a sync
+/// that *started* after them has finished, so concurrent callers share one
+/// sync instead of queueing one each.
 pub(super) struct GroupSync {
     db: sled::Db,
     log: File,
