@@ -37,13 +37,20 @@ fn positive(n: u32) -> Option<NonZeroUsize> {
     NonZeroUsize::new(n as usize)
 }
 
+/// Text for the serializer, which refuses any text holding `]]>` (and
+/// would leave the reply cut short): error messages quote input, so the
+/// sequence is shown as the text `]]&gt;` (docs: README, error codes).
+fn text(s: &str) -> String {
+    s.replace("]]>", "]]&gt;")
+}
+
 fn melding_of_waarschuwing(w: &Waarschuwing) -> typed::MeldingType {
     typed::MeldingType {
         code: w.code.clone(),
-        omschrijving: w.omschrijving.clone(),
+        omschrijving: text(&w.omschrijving),
         regel: w.regel.and_then(positive),
         kolom: w.kolom.and_then(positive),
-        pad: w.pad.clone(),
+        pad: w.pad.as_deref().map(text),
     }
 }
 
@@ -183,5 +190,39 @@ fn stored_root(s: &crate::store::Stored) -> &str {
     {
         Some(root) if end > start => root,
         _ => root_element(&s.raw),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Code;
+
+    /// Reads the reply to its end: it must be well-formed throughout.
+    fn well_formed(reply: &[u8]) {
+        let mut reader = quick_xml::Reader::from_reader(reply);
+        let mut buf = Vec::new();
+        loop {
+            match reader.read_event_into(&mut buf) {
+                Ok(quick_xml::events::Event::Eof) => break,
+                Ok(_) => buf.clear(),
+                Err(e) => panic!("reply not well-formed: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn foutbericht_quoting_cdata_end_is_complete() {
+        let errors = [
+            Melding::new(Code::XmlMalformed, "unterminated CDATA: ']]>' never came"),
+            Melding::new(Code::XmlMalformed, "the second error"),
+        ];
+        let reply = foutbericht(Some("b-1"), &errors);
+        well_formed(&reply);
+        let text = String::from_utf8_lossy(&reply);
+        // `]]&gt;` as text, escaped once more by the serializer.
+        assert!(text.contains("]]&amp;gt;&apos; never came"), "{text}");
+        assert!(text.contains("the second error"), "{text}");
+        assert!(text.trim_end().ends_with("</Foutbericht>"), "{text}");
     }
 }
