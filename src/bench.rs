@@ -544,6 +544,7 @@ pub fn delivery(messages: u64) -> Result<DeliveryFigures, String> {
                 max_bytes: 64 * 1024 * 1024,
                 max_depth: 64,
                 max_elements: 10_000_000,
+                ..crate::xml::Limits::default()
             };
             let tree = crate::schema::validate_with(&page, &limits)
                 .map_err(|errors| format!("feed page: {:?}", errors.first()))?;

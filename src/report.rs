@@ -31,6 +31,7 @@ pub enum Code {
     XmlTooLarge,
     XmlTooDeep,
     XmlTooManyElements,
+    XmlTooManyAttributes,
     // Schema validity (XSD 1.0).
     XsdRoot,
     XsdUnexpectedElement,
@@ -90,6 +91,7 @@ impl Code {
         Code::XmlTooLarge,
         Code::XmlTooDeep,
         Code::XmlTooManyElements,
+        Code::XmlTooManyAttributes,
         Code::XsdRoot,
         Code::XsdUnexpectedElement,
         Code::XsdMissingElement,
@@ -144,6 +146,7 @@ impl Code {
             Code::XmlTooLarge => "xml.too-large",
             Code::XmlTooDeep => "xml.too-deep",
             Code::XmlTooManyElements => "xml.too-many-elements",
+            Code::XmlTooManyAttributes => "xml.too-many-attributes",
             Code::XsdRoot => "xsd.root",
             Code::XsdUnexpectedElement => "xsd.unexpected-element",
             Code::XsdMissingElement => "xsd.missing-element",

@@ -707,3 +707,50 @@ async fn hostile_xml_is_refused_and_the_service_keeps_serving() {
         assert_eq!(health.status(), 200, "still serving after {name}");
     }
 }
+
+#[tokio::test]
+async fn attribute_and_namespace_bombs_are_refused_at_once_while_others_are_served() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(&dir.path().join("data"));
+    let client = reqwest::Client::new();
+    // Before the limits, checking one such element cost time quadratic in
+    // its attributes: ~18 s of CPU for 130,000.
+    let attributes: String = (0..100_000).map(|i| format!(" a{i}=\"\"")).collect();
+    let declarations: String = (0..30_000)
+        .map(|i| format!(" xmlns:p{i}=\"urn:p{i}\""))
+        .collect();
+    let bombs = [
+        format!("<Meting{attributes}/>"),
+        format!("<Meting{declarations}/>"),
+    ];
+    assert!(bombs.iter().all(|b| b.len() < 1024 * 1024));
+    let started = std::time::Instant::now();
+    // Spawned, so that the six are in flight together.
+    let posts: Vec<_> = (0..6)
+        .map(|i| {
+            let request = client
+                .post(server.url(VALIDEER))
+                .bearer_auth(&server.token)
+                .header("content-type", "application/xml")
+                .body(bombs[i % 2].clone())
+                .send();
+            tokio::spawn(async move {
+                let reply = request.await.expect("POST");
+                (reply.status(), reply.text().await.expect("body"))
+            })
+        })
+        .collect();
+    let health = client.get(server.url("/health")).send().await.expect("GET");
+    assert_eq!(health.status(), 200);
+    for post in posts {
+        let (status, text) = post.await.expect("task");
+        assert_eq!(status, 400, "{text}");
+        assert!(text.contains("xml.too-many-attributes"), "{text}");
+    }
+    // Generous: quadratic checking took minutes for these six on 2 cores.
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < std::time::Duration::from_secs(20),
+        "bombs took {elapsed:?}"
+    );
+}

@@ -7,6 +7,8 @@
 //! so a sender sees everything wrong at once; a well-formedness error ends
 //! the pass, since nothing after it can be trusted.
 
+use std::collections::HashSet;
+
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::ResolveResult;
 use quick_xml::NsReader;
@@ -209,6 +211,7 @@ impl<'a> Pass<'a> {
                         )
                         .at(self.position(offset)));
                     }
+                    self.attribute_limits(&e, offset, limits)?;
                     self.start(&reader, &e, offset)?;
                 }
                 Event::End(_) => {
@@ -477,6 +480,41 @@ impl<'a> Pass<'a> {
         index
     }
 
+    /// Refuses an element with more attributes or namespace declarations
+    /// than the limits allow, before anything looks at them one by one.
+    fn attribute_limits(
+        &self,
+        e: &BytesStart<'_>,
+        offset: usize,
+        limits: &Limits,
+    ) -> Result<(), Melding> {
+        let (mut attributes, mut declarations) = (0usize, 0usize);
+        // Syntax errors are reported by `attributes`; here only counted.
+        for attr in e.attributes().with_checks(false).flatten() {
+            attributes += 1;
+            if attr.key.as_namespace_binding().is_some() {
+                declarations += 1;
+            }
+            let too_many = if attributes > limits.max_attributes {
+                format!(
+                    "more than {} attributes on one element",
+                    limits.max_attributes
+                )
+            } else if declarations > limits.max_namespace_declarations {
+                format!(
+                    "more than {} namespace declarations on one element",
+                    limits.max_namespace_declarations
+                )
+            } else {
+                continue;
+            };
+            return Err(
+                Melding::new(Code::XmlTooManyAttributes, too_many).at(self.position(offset))
+            );
+        }
+        Ok(())
+    }
+
     /// Well-formedness of every attribute, and validity against the type
     /// of the element just pushed.
     fn attributes(
@@ -491,14 +529,26 @@ impl<'a> Pass<'a> {
             _ => (None, false),
         };
         let mut seen: u64 = 0;
-        let mut resolved: Vec<(Option<Vec<u8>>, Vec<u8>)> = Vec::new();
-        for attr in e.attributes().with_checks(true) {
+        // Duplicate checks by hash, not quick-xml's pairwise scan: linear in
+        // the number of attributes.
+        let mut names: HashSet<&[u8]> = HashSet::new();
+        let mut resolved: HashSet<(Option<Vec<u8>>, Vec<u8>)> = HashSet::new();
+        for attr in e.attributes().with_checks(false) {
             let attr = attr.map_err(|err| {
                 self.malformed(offset, format!("not well-formed attribute: {err}"))
             })?;
             let key = attr.key;
             if !xml::is_qname(key.as_ref()) {
                 return Err(self.malformed(offset, "invalid attribute name"));
+            }
+            if !names.insert(key.into_inner()) {
+                return Err(self.malformed(
+                    offset,
+                    format!(
+                        "attribute {} appears twice",
+                        String::from_utf8_lossy(key.as_ref())
+                    ),
+                ));
             }
             let raw = std::str::from_utf8(&attr.value).unwrap_or("");
             let value = xml::attribute_value(raw).map_err(|m| self.malformed(offset, m))?;
@@ -509,16 +559,10 @@ impl<'a> Pass<'a> {
             let ns = self.namespace(ns, offset)?;
             let local = local.into_inner();
             // Namespaces in XML: no two attributes with the same expanded name.
-            if ns.is_some() {
-                if resolved
-                    .iter()
-                    .any(|(n, l)| n.as_deref() == ns && l == local)
-                {
-                    return Err(
-                        self.malformed(offset, "two attributes with the same namespace and name")
-                    );
-                }
-                resolved.push((ns.map(<[u8]>::to_vec), local.to_vec()));
+            if ns.is_some() && !resolved.insert((ns.map(<[u8]>::to_vec), local.to_vec())) {
+                return Err(
+                    self.malformed(offset, "two attributes with the same namespace and name")
+                );
             }
             if !validate {
                 continue;

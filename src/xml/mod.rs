@@ -17,6 +17,13 @@ pub struct Limits {
     pub max_bytes: usize,
     pub max_depth: usize,
     pub max_elements: usize,
+    /// Attributes on one element, namespace declarations included: the
+    /// schema's elements have at most a few, and a bound keeps every
+    /// per-element check cheap whatever a body holds.
+    pub max_attributes: usize,
+    /// Namespace declarations on one element: each one is searched when a
+    /// name is resolved.
+    pub max_namespace_declarations: usize,
 }
 
 impl Default for Limits {
@@ -25,6 +32,8 @@ impl Default for Limits {
             max_bytes: 1024 * 1024,
             max_depth: 64,
             max_elements: 20_000,
+            max_attributes: 256,
+            max_namespace_declarations: 64,
         }
     }
 }
