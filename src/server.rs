@@ -89,6 +89,14 @@ pub async fn bind(settings: Settings) -> Result<Bound, ServeError> {
         Some(files) => Some(transport::tls::server_config(files)?),
         None => None,
     };
+    // The address first: a start that cannot listen must not get as far as
+    // the first-start set-up, whose beheer token is shown only once.
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .map_err(|why| ServeError::Listen {
+            addr: settings.listen,
+            why,
+        })?;
     let data = settings.data.clone();
     let store = tokio::task::spawn_blocking(move || SledStore::open(&data))
         .await
@@ -134,12 +142,6 @@ pub async fn bind(settings: Settings) -> Result<Bound, ServeError> {
         limiter: Arc::new(RateLimiter::new(settings.transport.rate)),
         auth,
     });
-    let listener = TcpListener::bind(settings.listen)
-        .await
-        .map_err(|why| ServeError::Listen {
-            addr: settings.listen,
-            why,
-        })?;
     let addr = listener.local_addr().map_err(ServeError::Serve)?;
     tracing::info!(%addr, data = %settings.data.display(), "ladderpost serving");
     Ok(Bound {

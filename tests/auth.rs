@@ -881,3 +881,26 @@ async fn audit_entries_survive_a_kill_right_after_the_answer() {
         .count();
     assert_eq!(reads, 5, "{audit:#}");
 }
+
+#[test]
+fn a_first_start_that_cannot_listen_leaves_the_beheer_token_for_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ladderpost"))
+        .args(["serve", "--listen", &addr, "--data"])
+        .arg(&data)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run ladderpost serve");
+    assert!(!out.status.success(), "serve on a taken port must fail");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("beheer-token"), "{stdout}");
+    drop(taken);
+    let server = Server::start(&data);
+    assert!(
+        server.printed_beheer,
+        "the first start that listens shows the beheer token"
+    );
+}
