@@ -593,6 +593,30 @@ fn a_slow_body_is_answered_408() {
     assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
     assert!(answer.contains("http.te-traag"), "{answer:?}");
+
+    // Recorded as what it was: 408 in the audit log and the metrics, not a
+    // size error.
+    let beheer = server.beheer.clone().expect("beheer token");
+    let mut audit = connect(&server);
+    audit
+        .write_all(
+            format!(
+                "GET /api/v1/beheer/audit HTTP/1.1\r\nHost: x\r\n\
+                 Authorization: Bearer {beheer}\r\nConnection: close\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .expect("write");
+    let audit = read_all(&mut audit);
+    assert!(audit.contains("\"status\":408"), "{audit}");
+    assert!(!audit.contains("\"status\":413"), "{audit}");
+    let mut metrics = connect(&server);
+    metrics
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .expect("write");
+    let metrics = read_all(&mut metrics);
+    assert!(metrics.contains("http.te-traag"), "{metrics}");
+    assert!(!metrics.contains("xml.too-large"), "{metrics}");
 }
 
 /// The server's resident memory, in kB.

@@ -34,7 +34,15 @@ async fn xml_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<B
     }
     axum::body::to_bytes(body, state.max_body)
         .await
-        .map_err(|_| {
+        .map_err(|e| {
+            if crate::transport::guard::body_timed_out(&e) {
+                state.metrics.rejected(Code::HttpTeTraag.as_str());
+                return ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    Code::HttpTeTraag,
+                    "the request body did not arrive in time",
+                );
+            }
             state.metrics.rejected(Code::XmlTooLarge.as_str());
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,

@@ -91,6 +91,20 @@ struct Deadline {
 #[error("the request body did not arrive in time")]
 struct BodyTimedOut;
 
+/// Whether reading a body failed because its deadline passed, so that the
+/// handler answers (and the audit log, log and metrics record) 408, not a
+/// size error.
+pub fn body_timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if e.is::<BodyTimedOut>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
 impl HttpBody for Deadline {
     type Data = Bytes;
     type Error = axum::Error;
