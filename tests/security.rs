@@ -463,6 +463,49 @@ async fn a_caller_over_its_rate_gets_429_with_retry_after_and_others_are_still_s
         .expect("client");
     let reply = other.get(server.url("/health")).send().await.expect("GET");
     assert_eq!(reply.status(), 200);
+
+    // A refusal on a personal-data route is audited with its true status,
+    // logged and counted.
+    let read = server.url("/api/v1/berichten/niet-bestaand");
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let reply = client
+            .get(&read)
+            .bearer_auth(&server.token)
+            .send()
+            .await
+            .expect("GET");
+        statuses.push(reply.status().as_u16());
+    }
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    let beheer = server.beheer.clone().expect("beheer token");
+    let audit = other
+        .get(server.url("/api/v1/beheer/audit"))
+        .bearer_auth(&beheer)
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("body");
+    assert!(audit.contains("\"status\":429"), "{audit}");
+    let metrics = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 3]))
+        .build()
+        .expect("client")
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.contains("/api/v1/berichten/{id}") && l.contains("429")),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

@@ -25,6 +25,7 @@ use crate::auth::{ClientCertificate, Principal, Rol};
 use crate::report::Code;
 use crate::store::Commit;
 use crate::time::Moment;
+use crate::transport::guard::RateLimited;
 
 /// What a request touched, for its audit entry (plain BSNs, request-scoped
 /// only: they are hashed before anything is written).
@@ -147,8 +148,10 @@ pub async fn authenticate(
         }
         Err(e) => return e.into_response(),
     }
+    // Answered by the route's guard (audited, logged, counted), or by the
+    // fallback for unknown routes.
     if let Some(refused) = crate::transport::guard::rate_limit(&state.limiter, &request) {
-        return refused;
+        request.extensions_mut().insert(refused);
     }
     next.run(request).await
 }
@@ -189,11 +192,13 @@ async fn authorised(
 ) -> Response {
     let principal = request.extensions().get::<Principal>().cloned();
     let sink = AuditSink::default();
-    let response = match (needs(method, route), &principal) {
-        (None, _) => next.run(request).await,
-        (Some(_), None) => not_signed_in(),
-        (Some(rol), Some(p)) if !p.heeft(rol) => no_access().into_response(),
-        (Some(_), Some(_)) => {
+    let limited = request.extensions().get::<RateLimited>().copied();
+    let response = match (limited, needs(method, route), &principal) {
+        (Some(limited), _, _) => limited.response(),
+        (None, None, _) => next.run(request).await,
+        (None, Some(_), None) => not_signed_in(),
+        (None, Some(rol), Some(p)) if !p.heeft(rol) => no_access().into_response(),
+        (None, Some(_), Some(_)) => {
             request.extensions_mut().insert(sink.clone());
             next.run(request).await
         }

@@ -117,12 +117,19 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn unknown_route() -> ApiError {
+async fn unknown_route(
+    limited: Option<axum::Extension<crate::transport::guard::RateLimited>>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if let Some(axum::Extension(limited)) = limited {
+        return limited.response();
+    }
     ApiError::new(
         axum::http::StatusCode::NOT_FOUND,
         crate::report::Code::HttpNotFound,
         "no such resource; the API lives under /api/v1 (see the README)",
     )
+    .into_response()
 }
 
 async fn wrong_method() -> ApiError {

@@ -245,15 +245,18 @@ fn key(request: &Request) -> String {
     }
 }
 
-/// Takes a token for `request` (after authentication, which sets the
-/// key); the refusal, 429 with `Retry-After`, when the caller's bucket is
-/// empty.
-pub fn rate_limit(limiter: &RateLimiter, request: &Request) -> Option<Response> {
-    if !limiter.enabled() {
-        return None;
-    }
-    limiter.take(&key(request)).err().map(|wait| {
-        let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+/// A request refused by the rate limit: put on the request by the
+/// authentication layer and answered by the route's guard, so that the
+/// refusal is audited, logged and counted like any other answer.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimited {
+    retry_after: u64,
+}
+
+impl RateLimited {
+    /// 429 with `Retry-After`.
+    pub fn response(self) -> Response {
+        let seconds = self.retry_after;
         let mut response = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             Code::HttpTeVeel,
@@ -264,6 +267,17 @@ pub fn rate_limit(limiter: &RateLimiter, request: &Request) -> Option<Response> 
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         response
+    }
+}
+
+/// Takes a token for `request` (after authentication, which sets the
+/// key); the refusal when the caller's bucket is empty.
+pub fn rate_limit(limiter: &RateLimiter, request: &Request) -> Option<RateLimited> {
+    if !limiter.enabled() {
+        return None;
+    }
+    limiter.take(&key(request)).err().map(|wait| RateLimited {
+        retry_after: wait.as_secs_f64().ceil().max(1.0) as u64,
     })
 }
 
