@@ -464,8 +464,8 @@ async fn a_caller_over_its_rate_gets_429_with_retry_after_and_others_are_still_s
     let reply = other.get(server.url("/health")).send().await.expect("GET");
     assert_eq!(reply.status(), 200);
 
-    // A refusal on a personal-data route is audited with its true status,
-    // logged and counted.
+    // A refusal on a personal-data route is audited with its true status
+    // and what it asked for, logged and counted.
     let read = server.url("/api/v1/berichten/niet-bestaand");
     let mut statuses = Vec::new();
     for _ in 0..6 {
@@ -488,7 +488,24 @@ async fn a_caller_over_its_rate_gets_429_with_retry_after_and_others_are_still_s
         .text()
         .await
         .expect("body");
-    assert!(audit.contains("\"status\":429"), "{audit}");
+    let entries: serde_json::Value = serde_json::from_str(&audit).expect("JSON");
+    let entries = entries["audit"].as_array().expect("entries");
+    let on_read = |status: u64| {
+        entries
+            .iter()
+            .filter(|e| e["route"] == "/api/v1/berichten/{id}" && e["status"] == status)
+            .count()
+    };
+    assert_eq!(on_read(429), 1, "{audit}");
+    // A refused read records the id it asked for.
+    assert!(
+        entries
+            .iter()
+            .filter(|e| e["status"] == 404)
+            .all(|e| e["berichten"] == serde_json::json!(["niet-bestaand"])),
+        "{audit}"
+    );
+    assert_eq!(on_read(404), 5, "{audit}");
     let metrics = reqwest::Client::builder()
         .local_address(std::net::IpAddr::from([127, 0, 0, 3]))
         .build()

@@ -210,6 +210,11 @@ pub async fn bericht(
     Extension(sink): Extension<AuditSink>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    // What was asked for is audited whatever the answer; only a well-formed
+    // id (anything else cannot name a message, and might hold a BSN).
+    if crate::domain::ids::BerichtId::parse(&id).is_ok() {
+        sink.bericht(&id);
+    }
     let store = state.store.clone();
     let lookup = id.clone();
     let found = blocking(move || {
@@ -225,7 +230,6 @@ pub async fn bericht(
     // one: no hint that it exists.
     let found = found.filter(|(stored, _)| principal.voor(&stored.record.gemeente));
     if let Some((stored, _)) = &found {
-        sink.bericht(&stored.record.bericht_id);
         sink.bsn(&stored.record.bsn);
     }
     let Some((stored, status)) = found else {
