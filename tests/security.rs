@@ -479,15 +479,12 @@ async fn a_caller_over_its_rate_gets_429_with_retry_after_and_others_are_still_s
     }
     assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
     let beheer = server.beheer.clone().expect("beheer token");
-    let audit = other
-        .get(server.url("/api/v1/beheer/audit"))
-        .bearer_auth(&beheer)
-        .send()
-        .await
-        .expect("GET")
-        .text()
-        .await
-        .expect("body");
+    let audit = text(
+        other
+            .get(server.url("/api/v1/beheer/audit"))
+            .bearer_auth(&beheer),
+    )
+    .await;
     let entries: serde_json::Value = serde_json::from_str(&audit).expect("JSON");
     let entries = entries["audit"].as_array().expect("entries");
     let on_read = |status: u64| {
@@ -506,23 +503,23 @@ async fn a_caller_over_its_rate_gets_429_with_retry_after_and_others_are_still_s
         "{audit}"
     );
     assert_eq!(on_read(404), 5, "{audit}");
-    let metrics = reqwest::Client::builder()
+    let third = reqwest::Client::builder()
         .local_address(std::net::IpAddr::from([127, 0, 0, 3]))
         .build()
-        .expect("client")
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .expect("GET")
-        .text()
-        .await
-        .expect("body");
+        .expect("client");
+    let metrics = text(third.get(server.url("/metrics"))).await;
     assert!(
         metrics
             .lines()
             .any(|l| l.contains("/api/v1/berichten/{id}") && l.contains("429")),
         "{metrics}"
     );
+}
+
+/// Sends the request; its body as text.
+async fn text(request: reqwest::RequestBuilder) -> String {
+    let reply = request.send().await.expect("request");
+    reply.text().await.expect("body")
 }
 
 #[tokio::test]
