@@ -1,8 +1,18 @@
-//! `ladderpost bench validate`: validated messages per second on a corpus,
-//! side by side with libxml2's own XSD validation of the same documents in
-//! the same run (through Python's lxml, `benches/libxml2_validate.py`).
+//! The `ladderpost bench` subcommands, each measured in one run of the
+//! real code:
 //!
-//! Both run on one core, single-threaded, over the documents in memory.
+//! - `validate` ([`validate_corpus`]): validated messages per second on a
+//!   corpus, side by side with libxml2's own XSD validation of the same
+//!   documents in the same run (through Python's lxml,
+//!   `benches/libxml2_validate.py`); both on one core, single-threaded,
+//!   over the documents in memory.
+//! - `ingest` ([`ingest`]): durable ingest over HTTP (acknowledged after
+//!   fsync) beside validation only, on an in-process server with a
+//!   temporary store, at each given number of concurrent senders.
+//! - `delivery` ([`delivery`]): feed read and push delivery throughput on
+//!   an in-process server filled with messages first.
+//! - `startup` ([`startup`]): the time to open a filled store again
+//!   (recovery and index rebuild) and the memory the open store takes.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -16,7 +16,6 @@ use super::codes::{
 use super::datum::{Datum, Tijdstip};
 use super::ids::{BerichtId, Bsn, Gemeentecode, Postcode};
 use super::ladder::Plaatsing;
-use crate::report::Code;
 
 /// Envelope of every inbound message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,17 +197,10 @@ pub struct Foutbericht {
 /// An error or warning as carried inside a reply (schema type `Melding`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BerichtMelding {
-    /// The code as written; see [`BerichtMelding::known_code`].
+    /// The code as written: it may be one this version does not know.
     pub code: String,
     pub omschrijving: String,
     pub regel: Option<u64>,
     pub kolom: Option<u64>,
     pub pad: Option<String>,
-}
-
-impl BerichtMelding {
-    /// The code, if it is one this version of ladderpost knows.
-    pub fn known_code(&self) -> Option<Code> {
-        Code::parse(&self.code)
-    }
 }

@@ -128,7 +128,8 @@ impl<'a> Pass<'a> {
         Melding::new(Code::XmlMalformed, message).at(self.position(offset))
     }
 
-    /// Records a validity error; `Err` once there are too many to go on.
+    /// Records a validity error, up to `MAX_ERRORS`; at that many, `run`
+    /// stops reading (the message is refused either way).
     fn error(&mut self, code: Code, offset: usize, path: String, message: String) {
         if self.errors.len() < MAX_ERRORS {
             let m = Melding::new(code, message)

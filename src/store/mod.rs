@@ -29,7 +29,6 @@ pub use record::{Draft, MetingRij, Receipt, Record, Soort, Waarschuwing};
 
 use crate::domain::Document;
 use crate::report::{Code, Melding};
-use crate::time::Moment;
 
 /// A validated inbound message, ready to store.
 #[derive(Debug, Clone)]
@@ -119,9 +118,6 @@ pub trait Store: Send + Sync + 'static {
 
     /// Whether the store can take writes now.
     fn ready(&self) -> Result<(), StoreError>;
-
-    /// When the last message was accepted, if any.
-    fn last_accepted(&self) -> Result<Option<Moment>, StoreError>;
 
     /// Up to `limit` messages of one municipality with a sequence number
     /// above `after`, in acceptance order. Reads only what it returns.

@@ -448,16 +448,6 @@ impl Store for SledStore {
         Ok(())
     }
 
-    fn last_accepted(&self) -> Result<Option<Moment>, StoreError> {
-        let last = *self.changes.borrow();
-        if last == 0 {
-            return Ok(None);
-        }
-        Ok(self
-            .by_seq(&last.to_be_bytes())?
-            .map(|s| s.record.ontvangen))
-    }
-
     fn feed(&self, gemeente: &str, after: u64, limit: usize) -> Result<Vec<Stored>, StoreError> {
         let durable = *self.changes.borrow();
         let numbers: Vec<u64> = {
