@@ -141,6 +141,9 @@ pub async fn bind(settings: Settings) -> Result<Bound, ServeError> {
         closing,
         limiter: Arc::new(RateLimiter::new(settings.transport.rate)),
         auth,
+        cpu: Arc::new(tokio::sync::Semaphore::new(
+            std::thread::available_parallelism().map_or(2, |n| n.get()),
+        )),
     });
     let addr = listener.local_addr().map_err(ServeError::Serve)?;
     tracing::info!(%addr, data = %settings.data.display(), "ladderpost serving");

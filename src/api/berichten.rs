@@ -76,6 +76,24 @@ fn check(
     Ok((document, warnings, tree.root_span()))
 }
 
+/// Runs [`check`] on the blocking pool, at most one body per core at a
+/// time; callers beyond that wait (asynchronously) for a permit.
+async fn off_the_workers(
+    state: &AppState,
+    bytes: Bytes,
+) -> Result<(Document, Vec<Melding>, std::ops::Range<usize>), ApiError> {
+    let _permit = state
+        .cpu
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| ApiError::unavailable("the service is shutting down"))?;
+    let state = state.clone();
+    tokio::task::spawn_blocking(move || check(&state, &bytes))
+        .await
+        .map_err(|e| ApiError::unavailable(format!("validation task failed: {e}")))?
+}
+
 /// A message read from a request and through the pipeline.
 struct Received {
     bytes: Bytes,
@@ -94,7 +112,7 @@ async fn receive(
     body: Body,
 ) -> Result<Received, ApiError> {
     let bytes = xml_body(state, headers, body).await?;
-    let (document, warnings, wortel) = check(state, &bytes)?;
+    let (document, warnings, wortel) = off_the_workers(state, bytes.clone()).await?;
     let id = document.bericht_id().map(|b| b.as_str().to_string());
     // Who may send this: checked after validation, before storing.
     if let Some(id) = &id {

@@ -65,6 +65,10 @@ pub struct Shared {
     pub auth: Arc<crate::auth::Auth>,
     /// Token buckets per credential (or address).
     pub limiter: Arc<crate::transport::RateLimiter>,
+    /// Permits for CPU-heavy reading and validation, one per core: such
+    /// work runs on the blocking pool, so it can never hold up the async
+    /// workers that answer `/health` and every other request.
+    pub cpu: Arc<tokio::sync::Semaphore>,
 }
 
 /// The service's routes.
