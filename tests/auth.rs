@@ -332,6 +332,133 @@ async fn beheer_api_manages_organisations() {
     }
 }
 
+/// Installation administrator `beheer` vs an organisation's own: A's
+/// administrator manages A's credentials and reads A's audit entries, and
+/// nothing of B.
+#[tokio::test]
+async fn an_organisations_administrator_manages_only_its_own_organisation() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let install = server.beheer.clone().unwrap();
+    let i = Some(install.as_str());
+    let js = "application/json";
+    for (id, g) in [("org-a", "0363"), ("org-b", "0599")] {
+        let body = serde_json::json!({"id": id, "naam": id, "gemeenten": [g]}).to_string();
+        let r = post(&server, i, "/api/v1/beheer/organisaties", js, body).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let make =
+        |org: &str, rol: &str| serde_json::json!({"organisatie": org, "rollen": [rol]}).to_string();
+    let r = post(
+        &server,
+        i,
+        "/api/v1/beheer/sleutels",
+        js,
+        make("org-a", "beheer"),
+    )
+    .await;
+    let a_admin = json(&r)["token"].as_str().unwrap().to_string();
+    let r = post(
+        &server,
+        i,
+        "/api/v1/beheer/sleutels",
+        js,
+        make("org-b", "afnemen"),
+    )
+    .await;
+    let b_reader = json(&r)["token"].as_str().unwrap().to_string();
+    let b_key = json(&r)["id"].as_str().unwrap().to_string();
+    // B reads its feed: an audit entry of B's.
+    let r = get(&server, Some(&b_reader), "/api/v1/feed?gemeente=0599").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let a = Some(a_admin.as_str());
+
+    // Refused, naming the rule: another organisation's credential, any new
+    // organisation, another organisation's audit entries.
+    for (path, body) in [
+        ("/api/v1/beheer/sleutels", make("org-b", "afnemen")),
+        ("/api/v1/beheer/sleutels", make("beheer", "beheer")),
+        (
+            "/api/v1/beheer/organisaties",
+            r#"{"id":"org-c","naam":"C","gemeenten":["0599"]}"#.to_string(),
+        ),
+    ] {
+        let r = post(&server, a, path, js, body.clone()).await;
+        assert_eq!(r.status, 403, "{path} {body}: {}", r.body);
+        assert_eq!(code(&r).as_deref(), Some("auth.geen-toegang"));
+        assert!(
+            r.body.contains("own organisation") || r.body.contains("installation"),
+            "{}",
+            r.body
+        );
+    }
+    let r = get(&server, a, "/api/v1/beheer/audit?organisatie=org-b").await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    // Another organisation's credential is unknown to A, and keeps working.
+    let r = delete(&server, a, &format!("/api/v1/beheer/sleutels/{b_key}")).await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    let r = get(&server, Some(&b_reader), "/api/v1/feed?gemeente=0599").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // Its own: a new credential, and lists that hold only A.
+    let r = post(
+        &server,
+        a,
+        "/api/v1/beheer/sleutels",
+        js,
+        make("org-a", "afnemen"),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let a_reader = json(&r)["token"].as_str().unwrap().to_string();
+    let a_key = json(&r)["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        get(&server, Some(&a_reader), "/api/v1/feed?gemeente=0363")
+            .await
+            .status,
+        200
+    );
+    let orgs = json(&get(&server, a, "/api/v1/beheer/organisaties").await);
+    let ids: Vec<&str> = orgs["organisaties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["org-a"]);
+    let keys = json(&get(&server, a, "/api/v1/beheer/sleutels").await);
+    let owners: Vec<&str> = keys["sleutels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["organisatie"].as_str().unwrap())
+        .collect();
+    assert!(
+        owners.len() == 2 && owners.iter().all(|o| *o == "org-a"),
+        "{owners:?}"
+    );
+    let audit = json(&get(&server, a, "/api/v1/beheer/audit").await);
+    let of: Vec<&str> = audit["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["organisatie"].as_str().unwrap_or("-"))
+        .collect();
+    assert!(!of.is_empty() && of.iter().all(|o| *o == "org-a"), "{of:?}");
+    // The installation's administrator sees B's entries, and may revoke
+    // A's credential, which A may too.
+    let audit = json(&get(&server, i, "/api/v1/beheer/audit?organisatie=org-b").await);
+    assert!(!audit["audit"].as_array().unwrap().is_empty());
+    let r = delete(&server, a, &format!("/api/v1/beheer/sleutels/{a_key}")).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(
+        get(&server, Some(&a_reader), "/api/v1/feed?gemeente=0363")
+            .await
+            .status,
+        401
+    );
+}
+
 // ---------------------------------------------------------------------------
 // The authorisation matrix
 // ---------------------------------------------------------------------------
@@ -541,6 +668,31 @@ async fn every_endpoint_by_role_and_municipality() {
             )
             .await,
             want(is("beheer"), 201, 403),
+        ));
+        // An organisation's administrator is no installation administrator.
+        checks.push((
+            "POST beheer sleutels of another organisation".into(),
+            post(
+                &server,
+                t,
+                "/api/v1/beheer/sleutels",
+                "application/json",
+                r#"{"organisatie":"test","rollen":["afnemen"]}"#.into(),
+            )
+            .await,
+            403,
+        ));
+        checks.push((
+            "POST beheer organisaties".into(),
+            post(
+                &server,
+                t,
+                "/api/v1/beheer/organisaties",
+                "application/json",
+                r#"{"id":"eigen","naam":"Eigen","gemeenten":["0363"]}"#.into(),
+            )
+            .await,
+            403,
         ));
         checks.push(("GET health".into(), get(&server, t, "/health").await, 200));
         checks.push(("GET metrics".into(), get(&server, t, "/metrics").await, 200));

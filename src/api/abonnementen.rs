@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use serde::{Deserialize, Serialize};
 
-use super::guard::{no_access, AuditSink};
+use super::guard::{not_your_gemeente, AuditSink};
 use super::{blocking, ApiError, AppState};
 use crate::auth::Principal;
 use crate::delivery::signature::Secret;
@@ -97,7 +97,7 @@ pub async fn registreer(
     let gemeente = Gemeentecode::parse(&reg.gemeente)
         .map_err(|_| ApiError::parameter("gemeente must be a CBS code of four digits"))?;
     if !principal.voor(gemeente.as_str()) {
-        return Err(no_access());
+        return Err(not_your_gemeente(gemeente.as_str()));
     }
     let mut soorten = Vec::new();
     for s in &reg.soorten {

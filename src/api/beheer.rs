@@ -1,17 +1,27 @@
 //! `/api/v1/beheer`: organisations, credentials and the audit log, for
 //! credentials with the `beheer` role. JSON in and out; errors are
 //! `Foutbericht`s like everywhere else.
+//!
+//! Two scopes: the installation's administrator (a `beheer` credential of
+//! organisation [`INSTALLATIE`]) sees and manages everything; any other
+//! organisation's `beheer` credential only that organisation's own
+//! credentials and audit entries. Things outside a caller's scope are
+//! absent from its lists and answered as unknown.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
+use axum::Extension;
+
+use super::guard::no_access;
 use super::{blocking, ApiError, AppState};
 use crate::auth::service::{
     AuditView, BeheerError, NieuweOrganisatie, OrganisatieView, SleutelView,
 };
 use crate::auth::store::AuditQuery;
+use crate::auth::{Principal, INSTALLATIE};
 use crate::report::Code;
 use crate::time::Moment;
 
@@ -44,10 +54,23 @@ async fn run<T: Send + 'static>(
         .map_err(ApiError::from)
 }
 
-pub async fn organisaties(State(state): State<AppState>) -> Result<Response, ApiError> {
+fn installation_only() -> ApiError {
+    no_access(format!(
+        "only the installation's administrator (organisation {INSTALLATIE}) may do this"
+    ))
+}
+
+pub async fn organisaties(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Principal>,
+) -> Result<Response, ApiError> {
     let store = state.auth.store().clone();
     let all = blocking(move || store.organisations()).await?;
-    let views: Vec<OrganisatieView> = all.iter().map(OrganisatieView::of).collect();
+    let views: Vec<OrganisatieView> = all
+        .iter()
+        .filter(|o| caller.beheert(&o.id))
+        .map(OrganisatieView::of)
+        .collect();
     Ok(json(
         StatusCode::OK,
         serde_json::json!({ "organisaties": views }),
@@ -56,8 +79,12 @@ pub async fn organisaties(State(state): State<AppState>) -> Result<Response, Api
 
 pub async fn organisatie_toevoegen(
     State(state): State<AppState>,
+    Extension(caller): Extension<Principal>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
+    if !caller.installatiebeheer() {
+        return Err(installation_only());
+    }
     let n: NieuweOrganisatie = serde_json::from_slice(&body).map_err(|e| {
         ApiError::parameter(format!(
             "expected JSON {{\"id\", \"naam\", \"gemeenten\", \"oin\", \"rollen_bij_certificaat\"}}: {e}"
@@ -69,10 +96,17 @@ pub async fn organisatie_toevoegen(
     Ok(json(StatusCode::CREATED, OrganisatieView::of(&org)))
 }
 
-pub async fn sleutels(State(state): State<AppState>) -> Result<Response, ApiError> {
+pub async fn sleutels(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Principal>,
+) -> Result<Response, ApiError> {
     let store = state.auth.store().clone();
     let all = blocking(move || store.credentials()).await?;
-    let views: Vec<SleutelView> = all.iter().map(|s| SleutelView::of(s, None)).collect();
+    let views: Vec<SleutelView> = all
+        .iter()
+        .filter(|s| caller.beheert(&s.organisatie))
+        .map(|s| SleutelView::of(s, None))
+        .collect();
     Ok(json(
         StatusCode::OK,
         serde_json::json!({ "sleutels": views }),
@@ -89,6 +123,7 @@ pub struct NieuweSleutel {
 
 pub async fn sleutel_maken(
     State(state): State<AppState>,
+    Extension(caller): Extension<Principal>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let n: NieuweSleutel = serde_json::from_slice(&body).map_err(|e| {
@@ -96,6 +131,11 @@ pub async fn sleutel_maken(
             "expected JSON {{\"organisatie\", \"rollen\", \"verloopt\"}}: {e}"
         ))
     })?;
+    if !caller.beheert(&n.organisatie) {
+        return Err(no_access(
+            "an organisation's administrator makes credentials for its own organisation only",
+        ));
+    }
     let verloopt = match n.verloopt.as_deref() {
         None => None,
         Some(v) => Some(Moment::parse(v).ok_or_else(|| {
@@ -110,11 +150,18 @@ pub async fn sleutel_maken(
 
 pub async fn sleutel_intrekken(
     State(state): State<AppState>,
+    Extension(caller): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let auth = state.auth.clone();
     let key = id.clone();
-    if blocking(move || auth.revoke_credential(&key)).await? {
+    // Another organisation's credential is unknown to this caller.
+    let revoked = blocking(move || match auth.store().credential(&key)? {
+        Some(s) if caller.beheert(&s.organisatie) => auth.revoke_credential(&key),
+        _ => Ok(false),
+    })
+    .await?;
+    if revoked {
         tracing::info!(sleutel = %id, "credential revoked");
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
@@ -136,8 +183,18 @@ pub struct AuditParams {
 
 pub async fn audit(
     State(state): State<AppState>,
+    Extension(caller): Extension<Principal>,
     Query(p): Query<AuditParams>,
 ) -> Result<Response, ApiError> {
+    // An organisation's administrator reads its own organisation's entries.
+    let organisatie =
+        match p.organisatie {
+            _ if caller.installatiebeheer() => p.organisatie,
+            Some(o) if o != caller.organisatie => return Err(no_access(
+                "an organisation's administrator reads its own organisation's audit entries only",
+            )),
+            _ => Some(caller.organisatie.clone()),
+        };
     let moment = |v: Option<&str>, name: &str| -> Result<Option<Moment>, ApiError> {
         match v {
             None => Ok(None),
@@ -159,7 +216,7 @@ pub async fn audit(
     let query = AuditQuery {
         van: moment(p.van.as_deref(), "van")?,
         tot: moment(p.tot.as_deref(), "tot")?,
-        organisatie: p.organisatie,
+        organisatie,
         limit,
     };
     let auth = state.auth.clone();

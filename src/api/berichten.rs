@@ -7,7 +7,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 
-use super::guard::{no_access, AuditSink};
+use super::guard::{not_your_gemeente, AuditSink};
 use super::{blocking, replies, ApiError, AppState, XML};
 use crate::auth::Principal;
 use crate::domain::Document;
@@ -122,11 +122,8 @@ async fn receive(
         sink.bsn(bsn.as_str());
     }
     // Replies name no municipality: the store refuses them as such.
-    if document
-        .gemeente()
-        .is_some_and(|g| !principal.voor(g.as_str()))
-    {
-        return Err(no_access().with_id(id));
+    if let Some(g) = document.gemeente().filter(|g| !principal.voor(g.as_str())) {
+        return Err(not_your_gemeente(g.as_str()).with_id(id));
     }
     Ok(Received {
         bytes,

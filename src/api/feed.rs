@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use serde::Deserialize;
 
-use super::guard::{no_access, AuditSink};
+use super::guard::{not_your_gemeente, AuditSink};
 use super::{blocking, replies, ApiError, AppState, XML};
 use crate::auth::Principal;
 use crate::domain::Gemeentecode;
@@ -55,7 +55,7 @@ pub async fn feed(
     let gemeente = Gemeentecode::parse(gemeente)
         .map_err(|_| ApiError::parameter("gemeente must be a CBS code of four digits"))?;
     if !principal.voor(gemeente.as_str()) {
-        return Err(no_access());
+        return Err(not_your_gemeente(gemeente.as_str()));
     }
     let na: u64 = number(p.na.as_deref(), "na", 0)?;
     let limit: usize = number(p.limit.as_deref(), "limit", 100)?;

@@ -100,12 +100,17 @@ pub fn not_signed_in() -> Response {
     r
 }
 
-pub fn no_access() -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
-        Code::AuthGeenToegang,
-        "this credential may not do this",
-    )
+/// 403, naming the rule that refused (a role, a municipality, an
+/// organisation), never anything about the data asked for.
+pub fn no_access(rule: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, Code::AuthGeenToegang, rule)
+}
+
+/// The 403 of a municipality the credential does not act for.
+pub fn not_your_gemeente(gemeente: &str) -> ApiError {
+    no_access(format!(
+        "this credential's organisation does not act for municipality {gemeente}"
+    ))
 }
 
 fn principal(state: &AppState, request: &Request) -> Result<Option<Principal>, ApiError> {
@@ -197,7 +202,11 @@ async fn authorised(
         (Some(limited), _, _) => limited.response(),
         (None, None, _) => next.run(request).await,
         (None, Some(_), None) => not_signed_in(),
-        (None, Some(rol), Some(p)) if !p.heeft(rol) => no_access().into_response(),
+        (None, Some(rol), Some(p)) if !p.heeft(rol) => no_access(format!(
+            "this route needs the {} role, which this credential does not have",
+            rol.as_str()
+        ))
+        .into_response(),
         (None, Some(_), Some(_)) => {
             request.extensions_mut().insert(sink.clone());
             next.run(request).await

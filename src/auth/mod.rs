@@ -52,9 +52,25 @@ pub struct Principal {
     pub gemeenten: Vec<String>,
 }
 
+/// The installation's own organisation, made at first start. Its `beheer`
+/// credentials administer the whole installation; a `beheer` credential of
+/// any other organisation administers only that organisation.
+pub const INSTALLATIE: &str = "beheer";
+
 impl Principal {
     pub fn heeft(&self, rol: Rol) -> bool {
         self.rollen.contains(&rol)
+    }
+
+    /// The installation's administrator: every organisation, credential
+    /// and audit entry.
+    pub fn installatiebeheer(&self) -> bool {
+        self.organisatie == INSTALLATIE && self.heeft(Rol::Beheer)
+    }
+
+    /// May manage `organisatie`'s credentials and read its audit entries.
+    pub fn beheert(&self, organisatie: &str) -> bool {
+        self.heeft(Rol::Beheer) && (self.organisatie == organisatie || self.installatiebeheer())
     }
 
     pub fn voor(&self, gemeente: &str) -> bool {

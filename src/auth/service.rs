@@ -289,14 +289,14 @@ impl Auth {
         if !self.store.first_start()? {
             return Ok(None);
         }
-        if self.store.organisation("beheer")?.is_none() {
+        if self.store.organisation(super::INSTALLATIE)?.is_none() {
             self.add_organisation(NieuweOrganisatie {
-                id: "beheer".into(),
+                id: super::INSTALLATIE.into(),
                 naam: "Beheer".into(),
                 ..NieuweOrganisatie::default()
             })?;
         }
-        let (_, secret) = self.add_credential("beheer", &["beheer".to_string()], None)?;
+        let (_, secret) = self.add_credential(super::INSTALLATIE, &["beheer".to_string()], None)?;
         Ok(Some(secret))
     }
 
