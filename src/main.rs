@@ -121,6 +121,15 @@ struct TransportArgs {
     /// Connections served at once.
     #[arg(long, env = "LADDERPOST_MAX_CONNECTIONS", default_value_t = 1024)]
     max_connections: usize,
+    /// Connections one client address (IPv6: one /64) may hold at once;
+    /// 0 turns the cap off (behind a proxy, where every client has the
+    /// proxy's address).
+    #[arg(
+        long,
+        env = "LADDERPOST_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 64
+    )]
+    max_connections_per_address: usize,
     /// Requests per second per credential (or address); 0 turns it off.
     #[arg(long, env = "LADDERPOST_RATE_LIMIT", default_value_t = 200.0)]
     rate_limit: f64,
@@ -145,6 +154,7 @@ impl TransportArgs {
             header_timeout: seconds(self.header_timeout),
             body_timeout: seconds(self.body_timeout),
             max_connections: self.max_connections,
+            max_connections_per_address: self.max_connections_per_address,
             rate: ladderpost::transport::Rate {
                 per_second: self.rate_limit.max(0.0),
                 burst: self.rate_burst.max(1.0),

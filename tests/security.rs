@@ -630,6 +630,65 @@ async fn a_slow_header_is_cut_off_while_others_are_served() {
     );
 }
 
+#[tokio::test]
+async fn idle_connections_from_one_address_do_not_take_the_service_from_another() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start_with(
+        &dir.path().join("data"),
+        &[
+            "--max-connections",
+            "40",
+            "--max-connections-per-address",
+            "8",
+            "--header-timeout",
+            "60",
+        ],
+    );
+    // More idle connections from 127.0.0.1 than the service serves at once:
+    // before the per-address cap, these held every place for a header
+    // timeout, and reopening them kept the service unavailable.
+    let idle: Vec<TcpStream> = (0..60).map(|_| connect(&server)).collect();
+    let addr: std::net::SocketAddr = server
+        .base
+        .trim_start_matches("http://")
+        .parse()
+        .expect("address");
+    let other = reqwest::Client::builder()
+        .local_address(Some("127.0.0.2".parse().expect("ip")))
+        .build()
+        .expect("client");
+    let asked = Instant::now();
+    let valid = Bericht::meting("SEC-IDLE-OK", "0363", &bsn(78), "2024-03-08", 3).xml();
+    let reply = other
+        .post(format!("http://{addr}/api/v1/berichten"))
+        .bearer_auth(&server.token)
+        .header("content-type", "application/xml")
+        .body(valid)
+        .send()
+        .await
+        .expect("POST from 127.0.0.2");
+    assert_eq!(reply.status(), 201);
+    // Generous for a loaded machine; without the cap it waited 60 s.
+    let served = asked.elapsed();
+    assert!(served < Duration::from_secs(10), "waited {served:?}");
+    // The address's first eight connections are kept, the rest closed.
+    let open = tokio::task::spawn_blocking(move || {
+        idle.into_iter()
+            .filter(|s| {
+                s.set_read_timeout(Some(Duration::from_millis(300)))
+                    .expect("timeout");
+                let mut byte = [0u8; 1];
+                // Closed: 0 bytes (or a reset); kept: the read times out.
+                matches!((&*s).read(&mut byte), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut)
+            })
+            .count()
+    })
+    .await
+    .expect("join");
+    assert_eq!(open, 8, "connections kept for 127.0.0.1");
+}
+
 #[test]
 fn a_slow_body_is_answered_408() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -1,9 +1,10 @@
 //! How the service meets the network: the accept loop (plain HTTP or TLS
 //! with optional client certificates), timeouts against slow clients, a
-//! cap on connections, and the guards every request passes (security
+//! cap on connections (in all and per client address), and the guards every request passes (security
 //! headers, body deadline, rate limits).
 
 pub mod guard;
+mod per_address;
 pub mod tls;
 
 use std::net::SocketAddr;
@@ -38,6 +39,9 @@ pub struct Transport {
     pub body_timeout: Duration,
     /// Connections served at once; further ones wait in the backlog.
     pub max_connections: usize,
+    /// Connections one client address (an IPv6 /64) may hold at once;
+    /// further ones are closed at once. 0: no cap.
+    pub max_connections_per_address: usize,
     /// Token bucket per credential (or address).
     pub rate: Rate,
 }
@@ -50,6 +54,7 @@ impl Default for Transport {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             max_connections: 1024,
+            max_connections_per_address: 64,
             rate: Rate::default(),
         }
     }
@@ -90,6 +95,7 @@ pub async fn serve(
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let permits = Arc::new(Semaphore::new(transport.max_connections.max(1)));
+    let per_address = per_address::PerAddress::new(transport.max_connections_per_address);
     let limits = Limits {
         header_timeout: transport.header_timeout,
         body_timeout: transport.body_timeout,
@@ -116,12 +122,17 @@ pub async fn serve(
                 }
             },
         };
+        // One address must not hold the connections everyone shares: over
+        // its cap, close at once (the global permit goes back with it).
+        let Some(slot) = per_address.take(peer.ip()) else {
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let watcher = graceful.watcher();
         let app = app.clone();
         let acceptor = acceptor.clone();
         tokio::spawn(async move {
-            let _permit = permit;
+            let _permit = (permit, slot);
             match acceptor {
                 None => connection(stream, peer, None, app, limits, watcher).await,
                 Some(acceptor) => {
