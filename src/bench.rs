@@ -264,6 +264,7 @@ impl InProcess {
                 listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
                 data: dir.0.clone(),
                 max_body: 1024 * 1024,
+                signaal_periode: 90,
                 push,
                 // Measures the service, not the rate limit.
                 transport: crate::transport::Transport {

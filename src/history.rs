@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use crate::store::{Soort, Stored};
+use crate::store::{Record, Soort, Stored};
 use crate::time::Moment;
 
 /// Whether a measurement version holds.
@@ -44,26 +44,29 @@ pub struct Versie<'a> {
     pub status: Status,
 }
 
-/// The status of every message in `client` as known at `peilmoment`
-/// (everything accepted so far when `None`), by message id. Intrekkingen
-/// themselves have no status.
-pub fn statuses(client: &[Stored], peilmoment: Option<Moment>) -> HashMap<&str, Status> {
-    let known = |s: &&Stored| peilmoment.is_none_or(|p| s.record.ontvangen <= p);
-    let mut status: HashMap<&str, Status> = client
+/// The status of every message in `client` (in acceptance order) as known
+/// at `peilmoment` (everything accepted so far when `None`), by volgnummer:
+/// message ids are unique per sender only. Intrekkingen themselves have no
+/// status.
+pub fn statuses(client: &[Stored], peilmoment: Option<Moment>) -> HashMap<u64, Status> {
+    let known: Vec<&Record> = client
         .iter()
-        .filter(known)
-        .filter(|s| s.record.soort != Soort::Intrekking)
-        .map(|s| (s.record.bericht_id.as_str(), Status::Geldig))
+        .filter(|s| peilmoment.is_none_or(|p| s.record.ontvangen <= p))
+        .map(|s| &s.record)
         .collect();
-    for s in client.iter().filter(known) {
-        let r = &s.record;
-        if let Some(target) = &r.verwijst_naar {
-            let ended = match r.soort {
-                Soort::Correctie => Status::Vervangen(r.bericht_id.clone()),
-                Soort::Intrekking => Status::Ingetrokken(r.bericht_id.clone()),
-                Soort::Meting => continue,
-            };
-            if let Some(entry) = status.get_mut(target.as_str()) {
+    let mut status: HashMap<u64, Status> = known
+        .iter()
+        .filter(|r| r.soort != Soort::Intrekking)
+        .map(|r| (r.volgnummer, Status::Geldig))
+        .collect();
+    for (i, r) in known.iter().enumerate() {
+        let ended = match r.soort {
+            Soort::Correctie => Status::Vervangen(r.bericht_id.clone()),
+            Soort::Intrekking => Status::Ingetrokken(r.bericht_id.clone()),
+            Soort::Meting => continue,
+        };
+        if let Some(target) = r.target(known[..i].iter().copied()) {
+            if let Some(entry) = status.get_mut(&target) {
                 *entry = ended;
             }
         }
@@ -83,7 +86,7 @@ pub fn metingen(
     let mut out: Vec<Versie<'_>> = client
         .iter()
         .filter_map(|s| {
-            let st = status.get(s.record.bericht_id.as_str())?.clone();
+            let st = status.get(&s.record.volgnummer)?.clone();
             (inclusief_vervallen || st == Status::Geldig).then_some(Versie {
                 stored: s,
                 status: st,
@@ -102,7 +105,7 @@ pub fn metingen(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{MetingRij, Record};
+    use crate::store::MetingRij;
 
     fn stored(seq: u64, id: &str, soort: Soort, refers: Option<&str>, datum: &str) -> Stored {
         Stored {
@@ -126,6 +129,10 @@ mod tests {
                 }),
                 waarschuwingen: vec![],
                 wortel: (0, 0),
+                organisatie: String::new(),
+                sleutel: String::new(),
+                eigenaar: String::new(),
+                vervangt: None,
             },
             raw: Vec::new(),
         }

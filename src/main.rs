@@ -30,6 +30,11 @@ enum Command {
         /// Largest message accepted, in bytes.
         #[arg(long, env = "LADDERPOST_MAX_BODY", default_value_t = 1024 * 1024)]
         max_body: usize,
+        /// Days around a measurement within which another organisation's
+        /// measurement of the same client earns the warning
+        /// signaal.andere-organisatie; 0 turns it off.
+        #[arg(long, env = "LADDERPOST_SIGNAAL_PERIODE", default_value_t = 90)]
+        signaal_periode: u32,
         /// Push: seconds one delivery may take.
         #[arg(long, env = "LADDERPOST_PUSH_TIMEOUT", default_value_t = 10.0)]
         push_timeout: f64,
@@ -222,6 +227,7 @@ fn main() -> ExitCode {
             listen,
             data,
             max_body,
+            signaal_periode,
             push_timeout,
             retry_base,
             retry_max,
@@ -233,6 +239,7 @@ fn main() -> ExitCode {
                 listen,
                 data,
                 max_body,
+                signaal_periode,
                 push: ladderpost::delivery::push::PushSettings {
                     timeout: seconds(push_timeout),
                     retry_base: seconds(retry_base),

@@ -24,6 +24,8 @@ pub enum Code {
     AuthNietAangemeld,
     /// The credential may not do this, or not for this municipality (403).
     AuthGeenToegang,
+    /// `Afzender/Oin` is not the sending organisation's own OIN (403).
+    AuthAfzender,
     // Reading XML (hardened): the document is not acceptable XML.
     XmlMalformed,
     XmlEncoding,
@@ -73,6 +75,7 @@ pub enum Code {
     SignaalTrede6MetOndersteuning,
     SignaalTrede5ZonderInstrument,
     SignaalVrijstellingMetGroeipotentieel,
+    SignaalAndereOrganisatie,
 }
 
 impl Code {
@@ -85,6 +88,7 @@ impl Code {
         Code::HttpTeTraag,
         Code::AuthNietAangemeld,
         Code::AuthGeenToegang,
+        Code::AuthAfzender,
         Code::XmlMalformed,
         Code::XmlEncoding,
         Code::XmlDtd,
@@ -129,6 +133,7 @@ impl Code {
         Code::SignaalTrede6MetOndersteuning,
         Code::SignaalTrede5ZonderInstrument,
         Code::SignaalVrijstellingMetGroeipotentieel,
+        Code::SignaalAndereOrganisatie,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -140,6 +145,7 @@ impl Code {
             Code::HttpTeTraag => "http.te-traag",
             Code::AuthNietAangemeld => "auth.niet-aangemeld",
             Code::AuthGeenToegang => "auth.geen-toegang",
+            Code::AuthAfzender => "auth.afzender",
             Code::XmlMalformed => "xml.malformed",
             Code::XmlEncoding => "xml.encoding",
             Code::XmlDtd => "xml.dtd",
@@ -188,6 +194,7 @@ impl Code {
             Code::SignaalVrijstellingMetGroeipotentieel => {
                 "signaal.vrijstelling-met-groeipotentieel"
             }
+            Code::SignaalAndereOrganisatie => "signaal.andere-organisatie",
         }
     }
 

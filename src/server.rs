@@ -22,6 +22,9 @@ pub struct Settings {
     pub data: PathBuf,
     /// Largest message accepted, in bytes.
     pub max_body: usize,
+    /// Days within which another organisation's measurement of the same
+    /// client is signalled (0: never).
+    pub signaal_periode: u32,
     /// Push delivery timing.
     pub push: PushSettings,
     /// TLS, timeouts, connection cap and rate limits.
@@ -138,6 +141,7 @@ pub async fn bind(settings: Settings) -> Result<Bound, ServeError> {
         dispatcher,
         metrics: Arc::new(Metrics::new()),
         max_body: settings.max_body,
+        signaal_periode: settings.signaal_periode,
         closing,
         limiter: Arc::new(RateLimiter::new(settings.transport.rate)),
         auth,

@@ -108,6 +108,13 @@ fn days_in_month(year: i64, month: i64) -> i64 {
     }
 }
 
+/// Days since 1970-01-01 of a date written `YYYY-MM-DD` (what follows,
+/// such as a timezone, is ignored).
+pub fn day_number(date: &str) -> Option<i64> {
+    let (y, m, d) = (date.get(0..4)?, date.get(5..7)?, date.get(8..10)?);
+    Some(days_from_civil(num_of(y)?, num_of(m)?, num_of(d)?))
+}
+
 /// Days since 1970-01-01 of a proleptic Gregorian date.
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };

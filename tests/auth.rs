@@ -460,6 +460,249 @@ async fn an_organisations_administrator_manages_only_its_own_organisation() {
 }
 
 // ---------------------------------------------------------------------------
+// Message ids and measurements belong to their sender
+// ---------------------------------------------------------------------------
+
+const BERICHTEN: &str = "/api/v1/berichten";
+
+/// The installation's administrator adds organisations `ids` for 0363
+/// (the first with `oin`) and makes each a sending and reading credential.
+async fn senders(server: &Server, ids: &[&str], oin: &str) -> Vec<String> {
+    let i = server.beheer.as_deref();
+    let js = "application/json";
+    let mut tokens = Vec::new();
+    for (n, id) in ids.iter().enumerate() {
+        let mut org = serde_json::json!({"id": id, "naam": id, "gemeenten": ["0363"]});
+        if n == 0 {
+            org["oin"] = oin.into();
+        }
+        let r = post(
+            server,
+            i,
+            "/api/v1/beheer/organisaties",
+            js,
+            org.to_string(),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let key = serde_json::json!({"organisatie": id, "rollen": ["aanleveren", "afnemen"]});
+        let r = post(server, i, "/api/v1/beheer/sleutels", js, key.to_string()).await;
+        tokens.push(json(&r)["token"].as_str().unwrap().to_string());
+    }
+    tokens
+}
+
+#[tokio::test]
+async fn message_ids_are_scoped_to_the_sending_organisation() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let t = senders(&server, &["org-a", "org-b"], "00000001000000000001").await;
+    let (a, b) = (Some(t[0].as_str()), Some(t[1].as_str()));
+    let mine = Bericht::meting("ID-1", "0363", &bsn(1), "2024-03-01", 3).xml();
+    let theirs = Bericht::meting("ID-1", "0363", &bsn(2), "2024-03-02", 4).xml();
+    assert_eq!(
+        post(&server, a, BERICHTEN, XML, mine.clone()).await.status,
+        201
+    );
+    // B, posting A's id, learns nothing: its message is its own.
+    let r = post(&server, b, BERICHTEN, XML, theirs.clone()).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    // B taking an id first does not block A from it.
+    let b_first = Bericht::meting("ID-2", "0363", &bsn(3), "2024-03-01", 2).xml();
+    assert_eq!(post(&server, b, BERICHTEN, XML, b_first).await.status, 201);
+    let a_later = Bericht::meting("ID-2", "0363", &bsn(4), "2024-03-01", 5).xml();
+    assert_eq!(post(&server, a, BERICHTEN, XML, a_later).await.status, 201);
+    // A repeat by the same sender is idempotent; a changed body conflicts.
+    let r = post(&server, a, BERICHTEN, XML, mine).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("<Herhaling>true</Herhaling>"), "{}", r.body);
+    let changed = Bericht::meting("ID-1", "0363", &bsn(1), "2024-03-01", 4).xml();
+    let r = post(&server, a, BERICHTEN, XML, changed).await;
+    assert_eq!(
+        (r.status, code(&r).as_deref()),
+        (409, Some("bericht.conflict"))
+    );
+    assert_eq!(post(&server, b, BERICHTEN, XML, theirs).await.status, 200);
+
+    // Each reads its own message under the shared id; a caller who sees
+    // both names the sender.
+    for (token, org, client) in [(a, "org-a", bsn(1)), (b, "org-b", bsn(2))] {
+        let r = get(&server, token, "/api/v1/berichten/ID-1").await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.headers["ladderpost-organisatie"], org);
+        assert!(r.body.contains(&client));
+    }
+    let all = Some(server.token.as_str());
+    let r = get(&server, all, "/api/v1/berichten/ID-1").await;
+    assert_eq!(
+        (r.status, code(&r).as_deref()),
+        (400, Some("http.parameter"))
+    );
+    assert!(r.body.contains("?afzender="), "{}", r.body);
+    let r = get(&server, all, "/api/v1/berichten/ID-1?afzender=org-b").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains(&bsn(2)));
+
+    // The feed and the history name the authenticated sender.
+    let r = get(&server, a, "/api/v1/feed?gemeente=0363").await;
+    assert_eq!(
+        r.body
+            .matches("<lp:Organisatie>org-a</lp:Organisatie>")
+            .count(),
+        2
+    );
+    assert_eq!(
+        r.body
+            .matches("<lp:Organisatie>org-b</lp:Organisatie>")
+            .count(),
+        2
+    );
+    assert!(
+        ladderpost::validate_schema(r.body.as_bytes()).is_ok(),
+        "{}",
+        r.body
+    );
+    let r = get(&server, a, &format!("/api/v1/clienten/{}/metingen", bsn(1))).await;
+    assert!(
+        ladderpost::validate_schema(r.body.as_bytes()).is_ok(),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains("<lp:Organisatie>org-a</lp:Organisatie>"),
+        "{}",
+        r.body
+    );
+}
+
+#[tokio::test]
+async fn only_the_sender_or_an_organisation_it_authorised_changes_a_measurement() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let oin = "00000001000000000001";
+    let t = senders(&server, &["org-a", "org-b", "org-c"], oin).await;
+    let (a, b, c) = (
+        Some(t[0].as_str()),
+        Some(t[1].as_str()),
+        Some(t[2].as_str()),
+    );
+    let i = server.beheer.as_deref();
+    let client = bsn(11);
+    let history = format!("/api/v1/clienten/{client}/metingen?inclusiefVervallen=true");
+    let meting = Bericht::meting("A-1", "0363", &client, "2024-03-01", 3).xml();
+    assert_eq!(post(&server, a, BERICHTEN, XML, meting).await.status, 201);
+    let before = get(&server, a, &history).await.body;
+
+    // B may neither correct nor withdraw A's measurement: to B it is unknown.
+    let correctie = Bericht::correctie("B-1", "A-1", "0363", &client, "2024-03-01", 5).xml();
+    let intrekking = Bericht::intrekking("B-2", "A-1", "0363", &client).xml();
+    for refused in [correctie.clone(), intrekking] {
+        let r = post(&server, b, BERICHTEN, XML, refused).await;
+        assert_eq!(
+            (r.status, code(&r).as_deref()),
+            (422, Some("referentie.onbekend")),
+            "{}",
+            r.body
+        );
+        assert!(!r.body.contains("org-a"), "{}", r.body);
+    }
+    assert_eq!(get(&server, a, &history).await.body, before, "unchanged");
+
+    // The municipality's administrator authorises B for A's measurements.
+    let js = "application/json";
+    let grant = r#"{"gemeente":"0363","aan":"org-b","namens":"org-a"}"#.to_string();
+    let r = post(&server, a, "/api/v1/beheer/machtigingen", js, grant.clone()).await;
+    assert_eq!(
+        r.status, 403,
+        "only the installation's administrator: {}",
+        r.body
+    );
+    let r = post(&server, i, "/api/v1/beheer/machtigingen", js, grant.clone()).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = post(&server, b, BERICHTEN, XML, correctie).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    // The measurement stays A's: A corrects B's correction; C may not.
+    let again = Bericht::correctie("A-2", "B-1", "0363", &client, "2024-03-01", 4).xml();
+    let by_c = Bericht::intrekking("C-1", "B-1", "0363", &client).xml();
+    let r = post(&server, c, BERICHTEN, XML, by_c).await;
+    assert_eq!(
+        code(&r).as_deref(),
+        Some("referentie.onbekend"),
+        "{}",
+        r.body
+    );
+    assert_eq!(post(&server, a, BERICHTEN, XML, again).await.status, 201);
+    let h = get(&server, a, &history).await.body;
+    assert!(
+        h.contains("<lp:VervallenDoor>B-1</lp:VervallenDoor>"),
+        "{h}"
+    );
+    assert!(
+        h.contains("<lp:VervallenDoor>A-2</lp:VervallenDoor>"),
+        "{h}"
+    );
+    assert!(h.contains("<lp:Organisatie>org-b</lp:Organisatie>"), "{h}");
+
+    // Ended, the authorisation no longer lets B change it.
+    let r = delete(&server, i, "/api/v1/beheer/machtigingen/0363/org-b/org-a").await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let later = Bericht::intrekking("B-3", "A-2", "0363", &client).xml();
+    let r = post(&server, b, BERICHTEN, XML, later).await;
+    assert_eq!(
+        code(&r).as_deref(),
+        Some("referentie.onbekend"),
+        "{}",
+        r.body
+    );
+}
+
+#[tokio::test]
+async fn afzender_oin_must_be_the_senders_own_and_a_second_organisation_is_signalled() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let oin = "00000001000000000001";
+    let t = senders(&server, &["org-a", "org-b"], oin).await;
+    let (a, b) = (Some(t[0].as_str()), Some(t[1].as_str()));
+    let client = bsn(21);
+    let own = Bericht::meting("A-1", "0363", &client, "2024-03-01", 3)
+        .oin(oin)
+        .xml();
+    assert_eq!(post(&server, a, BERICHTEN, XML, own).await.status, 201);
+    // B names A's OIN; A names one that is not its own.
+    for (token, id, claimed) in [(b, "B-1", oin), (a, "A-2", "00000001000000000002")] {
+        let m = Bericht::meting(id, "0363", &bsn(22), "2024-03-01", 3)
+            .oin(claimed)
+            .xml();
+        let r = post(&server, token, BERICHTEN, XML, m).await;
+        assert_eq!(
+            (r.status, code(&r).as_deref()),
+            (403, Some("auth.afzender")),
+            "{}",
+            r.body
+        );
+        assert!(r.body.contains("Afzender/Oin"), "{}", r.body);
+    }
+    // B measuring A's client within the period: accepted, with a warning
+    // that names no organisation; then A again, warned of B.
+    let second = Bericht::meting("B-2", "0363", &client, "2024-04-15", 4).xml();
+    let r = post(&server, b, BERICHTEN, XML, second).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert!(r.body.contains("signaal.andere-organisatie"), "{}", r.body);
+    assert!(!r.body.contains("org-a"), "{}", r.body);
+    let third = Bericht::meting("A-3", "0363", &client, "2024-04-16", 4).xml();
+    let r = post(&server, a, BERICHTEN, XML, third).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert!(
+        r.body.contains("signaal.andere-organisatie"),
+        "B measured it: {}",
+        r.body
+    );
+    let far = Bericht::meting("B-3", "0363", &bsn(23), "2024-03-01", 4).xml();
+    let r = post(&server, b, BERICHTEN, XML, far).await;
+    assert!(!r.body.contains("signaal"), "another client: {}", r.body);
+}
+
+// ---------------------------------------------------------------------------
 // The authorisation matrix
 // ---------------------------------------------------------------------------
 

@@ -173,6 +173,73 @@ pub async fn sleutel_intrekken(
     }
 }
 
+/// `GET /api/v1/beheer/machtigingen`: every authorisation for the
+/// installation's administrator, else those given to or by the caller's
+/// organisation.
+pub async fn machtigingen(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Principal>,
+) -> Result<Response, ApiError> {
+    let auth = state.auth.clone();
+    let own = (!caller.installatiebeheer()).then(|| caller.organisatie.clone());
+    let all = blocking(move || auth.authorisations(own.as_deref())).await?;
+    Ok(json(
+        StatusCode::OK,
+        serde_json::json!({ "machtigingen": all }),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct NieuweMachtiging {
+    gemeente: String,
+    aan: String,
+    namens: String,
+}
+
+/// `POST /api/v1/beheer/machtigingen`: the municipality's administrator
+/// lets one organisation correct and withdraw another's measurements.
+pub async fn machtiging_geven(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Principal>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    if !caller.installatiebeheer() {
+        return Err(installation_only());
+    }
+    let n: NieuweMachtiging = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::parameter(format!(
+            "expected JSON {{\"gemeente\", \"aan\", \"namens\"}}: {e}"
+        ))
+    })?;
+    let auth = state.auth.clone();
+    let m = run(move || auth.add_authorisation(&n.gemeente, &n.aan, &n.namens)).await?;
+    tracing::info!(gemeente = %m.gemeente, aan = %m.aan, namens = %m.namens, "authorisation given");
+    Ok(json(StatusCode::CREATED, m))
+}
+
+/// `DELETE /api/v1/beheer/machtigingen/{gemeente}/{aan}/{namens}`.
+pub async fn machtiging_intrekken(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Principal>,
+    Path((gemeente, aan, namens)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    if !caller.installatiebeheer() {
+        return Err(installation_only());
+    }
+    let auth = state.auth.clone();
+    let (g, a, n) = (gemeente.clone(), aan.clone(), namens.clone());
+    if blocking(move || auth.remove_authorisation(&g, &a, &n)).await? {
+        tracing::info!(%gemeente, %aan, %namens, "authorisation ended");
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            Code::HttpNotFound,
+            format!("{aan} has no authorisation for {namens}'s measurements in {gemeente}"),
+        ))
+    }
+}
+
 #[derive(Deserialize)]
 pub struct AuditParams {
     van: Option<String>,

@@ -2,7 +2,7 @@
 //! one stored message back.
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
@@ -13,7 +13,7 @@ use crate::auth::Principal;
 use crate::domain::Document;
 use crate::history;
 use crate::report::{Code, Melding};
-use crate::store::{Draft, Incoming, Outcome};
+use crate::store::{Draft, Incoming, Outcome, Sender};
 use crate::validate::Rejection;
 
 /// Reads the body of an XML request: 415 for other content types, 413
@@ -125,6 +125,11 @@ async fn receive(
     if let Some(g) = document.gemeente().filter(|g| !principal.voor(g.as_str())) {
         return Err(not_your_gemeente(g.as_str()).with_id(id));
     }
+    if let Some(oin) = document.envelop().and_then(|e| e.afzender.oin.clone()) {
+        check_oin(state, principal, oin)
+            .await
+            .map_err(|e| e.with_id(id.clone()))?;
+    }
     Ok(Received {
         bytes,
         document,
@@ -132,6 +137,84 @@ async fn receive(
         wortel,
         id,
     })
+}
+
+/// `Afzender/Oin` must be the sending organisation's own OIN: when it has
+/// one registered, exactly that; when not, none registered to another.
+async fn check_oin(state: &AppState, principal: &Principal, oin: String) -> Result<(), ApiError> {
+    let refuse = |why: String| {
+        state.metrics.rejected(Code::AuthAfzender.as_str());
+        ApiError::new(StatusCode::FORBIDDEN, Code::AuthAfzender, why)
+    };
+    match &principal.oin {
+        Some(own) if *own == oin => Ok(()),
+        Some(own) => Err(refuse(format!(
+            "Afzender/Oin {oin} is not the OIN of organisation {} ({own}), whose credential sent this",
+            principal.organisatie
+        ))),
+        None => {
+            let auth = state.auth.clone();
+            let claimed = oin.clone();
+            match blocking(move || auth.oin_owner(&claimed)).await? {
+                Some(other) if other != principal.organisatie => Err(refuse(format!(
+                    "Afzender/Oin {oin} is registered to another organisation than {}, whose credential sent this",
+                    principal.organisatie
+                ))),
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
+/// The warning that another organisation measured the same client in the
+/// same municipality within `days` of this measurement; it names no
+/// organisation. Reads the client's stored history.
+async fn other_organisation(
+    state: &AppState,
+    principal: &Principal,
+    document: &Document,
+) -> Result<Option<Melding>, ApiError> {
+    let days = i64::from(state.signaal_periode);
+    // A Correctie changes a measurement already known; only a new Meting
+    // starts following a client.
+    let Document::Meting(meting) = document else {
+        return Ok(None);
+    };
+    let (gegevens, gemeente) = (&meting.gegevens, &meting.envelop.gemeente);
+    if days == 0 {
+        return Ok(None);
+    }
+    let Some(day) = crate::time::day_number(&gegevens.werkproces.meetdatum.to_string()) else {
+        return Ok(None);
+    };
+    let (store, bsn, gemeente) = (
+        state.store.clone(),
+        gegevens.client.bsn.as_str().to_string(),
+        gemeente.as_str().to_string(),
+    );
+    let own = principal.organisatie.clone();
+    let found = blocking(move || {
+        let client = store.client(&bsn)?;
+        let holds = history::statuses(&client, None);
+        Ok(client.iter().any(|s| {
+            let r = &s.record;
+            r.gemeente == gemeente
+                && !r.organisatie.is_empty()
+                && r.organisatie != own
+                && holds.get(&r.volgnummer) == Some(&history::Status::Geldig)
+                && r.meting
+                    .as_ref()
+                    .and_then(|m| crate::time::day_number(&m.meetdatum))
+                    .is_some_and(|d| (d - day).abs() <= days)
+        }))
+    })
+    .await?;
+    Ok(found.then(|| {
+        Melding::new(
+            Code::SignaalAndereOrganisatie,
+            format!("another organisation measured this client in municipality {} within {days} days of this measurement; one client should be followed by one organisation", document.gemeente().map_or("", |g| g.as_str())),
+        )
+    }))
 }
 
 fn xml(status: StatusCode, body: Vec<u8>) -> Response {
@@ -154,11 +237,22 @@ pub async fn ontvang(
         wortel,
         id,
     } = receive(&state, &principal, &sink, &headers, body).await?;
+    let mut warnings = warnings;
+    warnings.extend(other_organisation(&state, &principal, &document).await?);
+    let sender = Sender {
+        organisatie: principal.organisatie.clone(),
+        sleutel: principal.sleutel.clone(),
+        namens: document
+            .gemeente()
+            .map(|g| principal.namens_in(g.as_str()))
+            .unwrap_or_default(),
+    };
     let incoming = Incoming {
         raw: bytes.to_vec(),
         document,
         warnings,
         wortel,
+        sender,
     };
     let decision = state.store.accept(incoming).await;
     let mut response = match decision.result {
@@ -217,13 +311,23 @@ pub async fn valideer(
     ))
 }
 
+#[derive(serde::Deserialize)]
+pub struct BerichtParams {
+    /// The sending organisation, when several sent a message with this id.
+    afzender: Option<String>,
+}
+
 /// `GET /api/v1/berichten/{id}`: the message exactly as received; its
-/// number, received-at moment and status in `Ladderpost-*` headers.
+/// number, received-at moment, status and sender in `Ladderpost-*`
+/// headers. Ids are unique per sender: of the messages with this id that
+/// the caller may see, its own organisation's, else the only one, else the
+/// one `?afzender=` names.
 pub async fn bericht(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     Extension(sink): Extension<AuditSink>,
     Path(id): Path<String>,
+    Query(params): Query<BerichtParams>,
 ) -> Result<Response, ApiError> {
     // What was asked for is audited whatever the answer; only a well-formed
     // id (anything else cannot name a message, and might hold a BSN).
@@ -232,28 +336,63 @@ pub async fn bericht(
     }
     let store = state.store.clone();
     let lookup = id.clone();
+    let caller = principal.clone();
     let found = blocking(move || {
-        let Some(stored) = store.message(&lookup)? else {
-            return Ok(None);
+        // Another municipality's message is answered exactly like an
+        // unknown one: no hint that it exists.
+        let mut visible: Vec<_> = store
+            .messages(&lookup)?
+            .into_iter()
+            .filter(|s| caller.voor(&s.record.gemeente))
+            .filter(|s| {
+                params
+                    .afzender
+                    .as_ref()
+                    .is_none_or(|a| *a == s.record.organisatie)
+            })
+            .collect();
+        if visible.len() > 1 {
+            let own: Vec<_> = visible
+                .iter()
+                .filter(|s| s.record.organisatie == caller.organisatie)
+                .cloned()
+                .collect();
+            if own.len() == 1 {
+                visible = own;
+            }
+        }
+        let stored = match visible.len() {
+            0 => return Ok(Err(Vec::new())),
+            1 => visible.remove(0),
+            _ => {
+                return Ok(Err(visible
+                    .into_iter()
+                    .map(|s| s.record.organisatie)
+                    .collect()))
+            }
         };
         let client = store.client(&stored.record.bsn)?;
-        let status = history::statuses(&client, None).remove(lookup.as_str());
-        Ok(Some((stored, status)))
+        let status = history::statuses(&client, None).remove(&stored.record.volgnummer);
+        Ok(Ok((stored, status)))
     })
     .await?;
-    // Another municipality's message is answered exactly like an unknown
-    // one: no hint that it exists.
-    let found = found.filter(|(stored, _)| principal.voor(&stored.record.gemeente));
-    if let Some((stored, _)) = &found {
-        sink.bsn(&stored.record.bsn);
-    }
-    let Some((stored, status)) = found else {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            Code::BerichtOnbekend,
-            format!("no message with id {id} is known"),
-        ));
+    let (stored, status) = match found {
+        Ok(found) => found,
+        Err(senders) if senders.is_empty() => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                Code::BerichtOnbekend,
+                format!("no message with id {id} is known"),
+            ))
+        }
+        Err(senders) => {
+            return Err(ApiError::parameter(format!(
+                "organisations {} each sent a message with id {id}; name one with ?afzender=",
+                senders.join(", ")
+            )))
+        }
     };
+    sink.bsn(&stored.record.bsn);
     let r = &stored.record;
     let mut response = xml(StatusCode::OK, stored.raw.clone());
     let headers = response.headers_mut();
@@ -265,6 +404,9 @@ pub async fn bericht(
     set("ladderpost-soort", r.soort.as_str().to_string());
     set("ladderpost-volgnummer", r.volgnummer.to_string());
     set("ladderpost-ontvangen", r.ontvangen.to_string());
+    if !r.organisatie.is_empty() {
+        set("ladderpost-organisatie", r.organisatie.clone());
+    }
     if let Some(status) = status {
         set("ladderpost-status", status.as_str().to_string());
         if let Some(door) = status.door() {

@@ -58,6 +58,9 @@ pub struct Shared {
     pub metrics: Arc<Metrics>,
     /// Largest request body accepted, in bytes.
     pub max_body: usize,
+    /// Days within which another organisation's measurement of the same
+    /// client is signalled (0: never).
+    pub signaal_periode: u32,
     /// Becomes `true` when the service starts shutting down: long polls
     /// answer at once instead of holding the shutdown up.
     pub closing: tokio::sync::watch::Receiver<bool>,
@@ -104,6 +107,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/beheer/sleutels/{id}",
             delete(beheer::sleutel_intrekken),
+        )
+        .route(
+            "/api/v1/beheer/machtigingen",
+            get(beheer::machtigingen).post(beheer::machtiging_geven),
+        )
+        .route(
+            "/api/v1/beheer/machtigingen/{gemeente}/{aan}/{namens}",
+            delete(beheer::machtiging_intrekken),
         )
         .route("/api/v1/beheer/audit", get(beheer::audit))
         .route("/health", get(health::health))

@@ -140,10 +140,22 @@ pub fn meetgeschiedenis(bsn: &str, peilmoment: Option<Moment>, versies: &[Versie
             ));
         }
         out.push_str(stored_root(v.stored));
+        push_organisatie(&mut out, r);
         out.push_str("\n  </lp:Metingversie>\n");
     }
     out.push_str("</lp:Meetgeschiedenis>\n");
     out.into_bytes()
+}
+
+/// The authenticated sender after an embedded message; organisation ids
+/// are restricted to [a-z0-9-]: nothing to escape.
+fn push_organisatie(out: &mut String, r: &crate::store::Record) {
+    if !r.organisatie.is_empty() {
+        out.push_str(&format!(
+            "\n    <lp:Organisatie>{}</lp:Organisatie>",
+            r.organisatie
+        ));
+    }
 }
 
 /// The root element of a stored (hence valid) message, as received.
@@ -173,6 +185,7 @@ pub fn berichtenfeed(gemeente: &str, cursor: u64, items: &[crate::store::Stored]
             r.ontvangen
         ));
         out.push_str(stored_root(s));
+        push_organisatie(&mut out, r);
         out.push_str("\n  </lp:Item>\n");
     }
     out.push_str("</lp:Berichtenfeed>\n");

@@ -50,6 +50,12 @@ pub struct Principal {
     pub rollen: Vec<Rol>,
     /// The CBS codes of the municipalities the organisation acts for.
     pub gemeenten: Vec<String>,
+    /// The organisation's OIN, if it has one: messages it sends must name
+    /// it as `Afzender/Oin`.
+    pub oin: Option<String>,
+    /// `(gemeente, organisatie)`: whose measurements in which municipality
+    /// this organisation may correct and withdraw besides its own.
+    pub namens: Vec<(String, String)>,
 }
 
 /// The installation's own organisation, made at first start. Its `beheer`
@@ -75,6 +81,15 @@ impl Principal {
 
     pub fn voor(&self, gemeente: &str) -> bool {
         self.gemeenten.iter().any(|g| g == gemeente)
+    }
+
+    /// The organisations that authorised this one for `gemeente`.
+    pub fn namens_in(&self, gemeente: &str) -> Vec<String> {
+        self.namens
+            .iter()
+            .filter(|(g, _)| g == gemeente)
+            .map(|(_, o)| o.clone())
+            .collect()
     }
 }
 

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::store::{AuditEntry, AuthStore, Organisatie, Sleutel};
+use super::store::{AuditEntry, AuthStore, Machtiging, Organisatie, Sleutel};
 use super::{token, Principal, Rol};
 use crate::store::StoreError;
 use crate::time::Moment;
@@ -144,12 +144,7 @@ impl Auth {
                     hash: s.hash,
                     verloopt: s.verloopt,
                     ingetrokken: s.ingetrokken.is_some(),
-                    principal: Principal {
-                        organisatie: org.id,
-                        sleutel: s.id,
-                        rollen: s.rollen,
-                        gemeenten: org.gemeenten,
-                    },
+                    principal: self.principal(org, s.id, s.rollen)?,
                 });
                 self.remember(generation, |known| {
                     known.keys.insert(id.to_string(), key.clone());
@@ -181,18 +176,114 @@ impl Auth {
             .organisations()?
             .into_iter()
             .find(|o| o.oin.as_deref() == Some(oin) && !o.rollen_bij_certificaat.is_empty());
-        let principal = org.map(|o| Principal {
-            sleutel: format!("certificaat:{oin}"),
-            organisatie: o.id,
-            rollen: o.rollen_bij_certificaat,
-            gemeenten: o.gemeenten,
-        });
+        let principal = match org {
+            Some(o) => {
+                let rollen = o.rollen_bij_certificaat.clone();
+                Some(self.principal(o, format!("certificaat:{oin}"), rollen)?)
+            }
+            None => None,
+        };
         if let Some(p) = &principal {
             self.remember(generation, |known| {
                 known.oins.insert(oin.to_string(), p.clone());
             });
         }
         Ok(principal)
+    }
+
+    /// The organisation registered with this OIN, if any.
+    pub fn oin_owner(&self, oin: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .store
+            .organisations()?
+            .into_iter()
+            .find(|o| o.oin.as_deref() == Some(oin))
+            .map(|o| o.id))
+    }
+
+    /// Who a credential of `org` is, with the authorisations given to it.
+    fn principal(
+        &self,
+        org: Organisatie,
+        sleutel: String,
+        rollen: Vec<Rol>,
+    ) -> Result<Principal, StoreError> {
+        let namens = self
+            .store
+            .authorisations()?
+            .into_iter()
+            .filter(|m| m.aan == org.id)
+            .map(|m| (m.gemeente, m.namens))
+            .collect();
+        Ok(Principal {
+            organisatie: org.id,
+            sleutel,
+            rollen,
+            gemeenten: org.gemeenten,
+            oin: org.oin,
+            namens,
+        })
+    }
+
+    /// Every authorisation, or those given to or by `organisatie`.
+    pub fn authorisations(&self, organisatie: Option<&str>) -> Result<Vec<Machtiging>, StoreError> {
+        let mut all = self.store.authorisations()?;
+        if let Some(o) = organisatie {
+            all.retain(|m| m.aan == o || m.namens == o);
+        }
+        Ok(all)
+    }
+
+    /// Lets organisation `aan` correct and withdraw the measurements
+    /// `namens` sent for `gemeente`. Both must exist and act for it.
+    pub fn add_authorisation(
+        &self,
+        gemeente: &str,
+        aan: &str,
+        namens: &str,
+    ) -> Result<Machtiging, BeheerError> {
+        if aan == namens {
+            return Err(BeheerError::Invalid(
+                "an organisation may always correct its own measurements".into(),
+            ));
+        }
+        for id in [aan, namens] {
+            let Some(org) = self.store.organisation(id)? else {
+                return Err(BeheerError::Invalid(format!("no organisation {id:?}")));
+            };
+            if !org.gemeenten.iter().any(|g| g == gemeente) {
+                return Err(BeheerError::Invalid(format!(
+                    "organisation {id} does not act for municipality {gemeente}"
+                )));
+            }
+        }
+        let m = Machtiging {
+            gemeente: gemeente.to_string(),
+            aan: aan.to_string(),
+            namens: namens.to_string(),
+            aangemaakt: Moment::now(),
+        };
+        let added = self.store.add_authorisation(&m);
+        self.forget();
+        if added? {
+            Ok(m)
+        } else {
+            Err(BeheerError::Conflict(format!(
+                "{aan} is authorised for {namens}'s measurements in {gemeente} already"
+            )))
+        }
+    }
+
+    /// Ends an authorisation (at once); `false` if there was none.
+    pub fn remove_authorisation(
+        &self,
+        gemeente: &str,
+        aan: &str,
+        namens: &str,
+    ) -> Result<bool, StoreError> {
+        let removed = self.store.remove_authorisation(gemeente, aan, namens);
+        self.forget();
+        removed
     }
 
     /// Revokes a credential (durably, at once); `false` if it is unknown.
@@ -410,6 +501,8 @@ mod tests {
             sleutel: "certificaat:1".into(),
             rollen: vec![Rol::Afnemen],
             gemeenten: vec!["0363".into()],
+            oin: None,
+            namens: vec![],
         };
         let before = auth.known().generation;
         // A revocation (or any change) lands between the read and the cache.

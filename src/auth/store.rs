@@ -43,6 +43,17 @@ pub struct Sleutel {
     pub ingetrokken: Option<Moment>,
 }
 
+/// An authorisation given by the municipality's administrator: organisation
+/// `aan` may correct and withdraw the measurements that organisation
+/// `namens` sent for municipality `gemeente`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Machtiging {
+    pub gemeente: String,
+    pub aan: String,
+    pub namens: String,
+    pub aangemaakt: Moment,
+}
+
 /// One entry of the audit log of processing of personal data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
@@ -87,6 +98,17 @@ pub trait AuthStore: Send + Sync + 'static {
     fn add_credential(&self, sleutel: &Sleutel) -> Result<(), StoreError>;
     /// Marks a credential revoked (durably); `false` if unknown.
     fn revoke_credential(&self, id: &str, at: Moment) -> Result<bool, StoreError>;
+    /// Every authorisation to correct another organisation's measurements.
+    fn authorisations(&self) -> Result<Vec<Machtiging>, StoreError>;
+    /// Stores an authorisation durably; `false` if it exists already.
+    fn add_authorisation(&self, m: &Machtiging) -> Result<bool, StoreError>;
+    /// Removes one durably; `false` if there was none.
+    fn remove_authorisation(
+        &self,
+        gemeente: &str,
+        aan: &str,
+        namens: &str,
+    ) -> Result<bool, StoreError>;
     /// The installation's salt for hashing BSNs in the audit log, created
     /// on first use.
     fn bsn_salt(&self) -> Result<Vec<u8>, StoreError>;

@@ -5,13 +5,17 @@
 //! trait later. What a store must guarantee:
 //!
 //! - `accept` decides, in acceptance order, and is idempotent on the
-//!   message id: the same bytes again give the original receipt, different
-//!   bytes under that id a conflict. Its decision names a [`Commit`]; no
+//!   message id, which is unique per sending organisation: the same bytes
+//!   again from the same sender give the original receipt, different bytes
+//!   under that id from that sender a conflict; another organisation's
+//!   message with the same id is a message of its own. Its decision names a [`Commit`]; no
 //!   answer based on it leaves before [`Store::durable`] has confirmed that
 //!   commit (fsynced) — the API's guard waits for it together with the
 //!   request's audit entry, so that one sync serves both;
 //! - references (a Correctie or Intrekking naming an earlier message) are
-//!   checked in acceptance order, atomically with the insert;
+//!   resolved among the measurements the sender may change (its own, and
+//!   those of organisations that authorised it) and checked in acceptance
+//!   order, atomically with the insert;
 //! - nothing accepted is ever changed or deleted: corrections and
 //!   withdrawals are new records, and history is derived from them
 //!   ([`crate::history`]).
@@ -25,7 +29,7 @@ pub mod sled_store;
 use std::future::Future;
 use std::pin::Pin;
 
-pub use record::{Draft, MetingRij, Receipt, Record, Soort, Waarschuwing};
+pub use record::{Draft, MetingRij, Receipt, Record, Sender, Soort, Waarschuwing};
 
 use crate::domain::Document;
 use crate::report::{Code, Melding};
@@ -39,6 +43,9 @@ pub struct Incoming {
     pub warnings: Vec<Melding>,
     /// Where the root element stands in `raw`.
     pub wortel: std::ops::Range<usize>,
+    /// Who sent it: ids are unique per sender, references resolve among
+    /// what it may change.
+    pub sender: Sender,
 }
 
 /// What `accept` did.
@@ -106,8 +113,8 @@ pub trait Store: Send + Sync + 'static {
     /// Resolves once `commit` is durable; an error if it can no longer be.
     fn durable(&self, commit: Commit) -> Durable;
 
-    /// One message by its id.
-    fn message(&self, bericht_id: &str) -> Result<Option<Stored>, StoreError>;
+    /// The messages with this id, of every sender, in acceptance order.
+    fn messages(&self, bericht_id: &str) -> Result<Vec<Stored>, StoreError>;
 
     /// Every message about one client (Meting, Correctie, Intrekking), in
     /// acceptance order, with their raw bytes.

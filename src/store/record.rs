@@ -106,6 +106,21 @@ pub struct Record {
     /// embed the message without re-reading it.
     #[serde(default)]
     pub wortel: (u32, u32),
+    /// The authenticated organisation that sent it, and its credential;
+    /// empty in records stored before senders were kept.
+    #[serde(default)]
+    pub organisatie: String,
+    #[serde(default)]
+    pub sleutel: String,
+    /// The organisation whose measurement this is: the sender of the
+    /// Meting a chain of corrections started with. Only it, or an
+    /// organisation it authorised, may correct or withdraw it.
+    #[serde(default)]
+    pub eigenaar: String,
+    /// The volgnummer of the message `verwijst_naar` names (message ids
+    /// are unique per sender only).
+    #[serde(default)]
+    pub vervangt: Option<u64>,
 }
 
 impl Record {
@@ -116,6 +131,44 @@ impl Record {
             ontvangen: self.ontvangen,
             waarschuwingen: self.waarschuwingen.clone(),
         }
+    }
+
+    /// The volgnummer of the message this one refers to; `earlier` are the
+    /// client's records before it, needed only for records stored before
+    /// references were kept by number (their ids were unique then).
+    pub fn target<'a>(&self, earlier: impl DoubleEndedIterator<Item = &'a Record>) -> Option<u64> {
+        let id = self.verwijst_naar.as_deref()?;
+        self.vervangt.or_else(|| {
+            earlier
+                .rev()
+                .find(|r| r.bericht_id == id && r.volgnummer < self.volgnummer)
+                .map(|r| r.volgnummer)
+        })
+    }
+}
+
+/// Who sent a message in, as authenticated: what acceptance needs to scope
+/// ids and references.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sender {
+    pub organisatie: String,
+    pub sleutel: String,
+    /// The organisations that authorised this one to correct and withdraw
+    /// their measurements in the message's municipality.
+    pub namens: Vec<String>,
+}
+
+impl Sender {
+    /// Whether a stored message with this id and sender is the same
+    /// message: ids are unique per sender (records without one, stored
+    /// before senders were kept, share one space with everyone's).
+    pub fn same_id_space(&self, r: &Record) -> bool {
+        r.organisatie.is_empty() || r.organisatie == self.organisatie
+    }
+
+    /// Whether this sender may correct or withdraw `r`.
+    fn may_change(&self, r: &Record) -> bool {
+        r.eigenaar.is_empty() || r.eigenaar == self.organisatie || self.namens.contains(&r.eigenaar)
     }
 }
 
@@ -194,8 +247,23 @@ impl Draft {
         })
     }
 
-    pub fn into_record(self, volgnummer: u64, ontvangen: Moment) -> Record {
+    /// The record, once acceptance has numbered it and resolved its
+    /// reference (`target`).
+    pub fn into_record(
+        self,
+        volgnummer: u64,
+        ontvangen: Moment,
+        sender: &Sender,
+        target: Option<&Record>,
+    ) -> Record {
         Record {
+            organisatie: sender.organisatie.clone(),
+            sleutel: sender.sleutel.clone(),
+            eigenaar: match target {
+                Some(t) if !t.eigenaar.is_empty() => t.eigenaar.clone(),
+                _ => sender.organisatie.clone(),
+            },
+            vervangt: target.map(|t| t.volgnummer),
             volgnummer,
             bericht_id: self.bericht_id,
             soort: self.soort,
@@ -210,30 +278,57 @@ impl Draft {
     }
 }
 
-/// Checks a Correctie's or Intrekking's reference against what is stored:
-/// `target` is the named message (if known), `client` every stored record
-/// of the draft's client. Rejections name the rule; none reveals anything
-/// of another municipality's client.
-pub(crate) fn check_reference(
+/// Resolves and checks a Correctie's or Intrekking's reference against
+/// what is stored, returning the message it names (`None`: no reference).
+/// The named message is looked for only among what the sender may change:
+/// its own measurements and those of organisations that authorised it, in
+/// the draft's municipality. `client` is every stored record of the
+/// draft's client, in acceptance order; `own` the sender's own message
+/// with that id, whatever its client. Rejections name the rule; none
+/// reveals anything of a message the sender may not change.
+pub(crate) fn check_reference<'a>(
     draft: &Draft,
-    target: Option<&Record>,
-    client: &[Record],
-) -> Result<(), StoreError> {
+    sender: &Sender,
+    client: &'a [Record],
+    own: Option<&'a Record>,
+) -> Result<Option<&'a Record>, StoreError> {
     let Some(id) = &draft.verwijst_naar else {
-        return Ok(());
+        return Ok(None);
     };
     let verb = match draft.soort {
         Soort::Correctie => "corrected",
         _ => "withdrawn",
     };
-    // Another municipality's message is reported exactly like an unknown
-    // one: a sender learns nothing about clients that are not its own.
-    let target = match target {
-        Some(t) if t.gemeente == draft.gemeente => t,
+    let mut candidates: Vec<&Record> = client
+        .iter()
+        .filter(|r| &r.bericht_id == id && r.gemeente == draft.gemeente && sender.may_change(r))
+        .collect();
+    if candidates.len() > 1 {
+        // Ids are unique per sender: the sender's own one first.
+        candidates.retain(|r| sender.same_id_space(r));
+    }
+    let target = match candidates[..] {
+        [one] => one,
+        [] => match own.filter(|o| o.gemeente == draft.gemeente) {
+            // The sender's own message about another client.
+            Some(o) => o,
+            // Unknown, another municipality's or another organisation's:
+            // answered alike, so a sender learns nothing of them.
+            None => {
+                return Err(StoreError::rejected(
+                    Code::ReferentieOnbekend,
+                    format!(
+                        "message {id} cannot be {verb}: no message with that id that you may {} is known for municipality {}",
+                        if verb == "corrected" { "correct" } else { "withdraw" },
+                        draft.gemeente
+                    ),
+                ))
+            }
+        },
         _ => {
             return Err(StoreError::rejected(
                 Code::ReferentieOnbekend,
-                format!("message {id} cannot be {verb}: no message with that id is known for municipality {}", draft.gemeente),
+                format!("message {id} cannot be {verb}: organisations that authorised you each sent a message with that id; ask the municipality's administrator"),
             ))
         }
     };
@@ -251,10 +346,9 @@ pub(crate) fn check_reference(
             ),
         ));
     }
-    if let Some(later) = client
-        .iter()
-        .find(|r| r.verwijst_naar.as_deref() == Some(id.as_str()))
-    {
+    if let Some((_, later)) = client.iter().enumerate().find(|(i, r)| {
+        r.verwijst_naar.is_some() && r.target(client[..*i].iter()) == Some(target.volgnummer)
+    }) {
         let what = match later.soort {
             Soort::Correctie => "corrected",
             _ => "withdrawn",
@@ -264,5 +358,5 @@ pub(crate) fn check_reference(
             format!("message {id} was already {what} by message {}; only the current version can be {verb}", later.bericht_id),
         ));
     }
-    Ok(())
+    Ok(Some(target))
 }

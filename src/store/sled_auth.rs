@@ -5,7 +5,9 @@
 //! round, made durable by the same sync as the round's messages, before
 //! the answers they record leave (`auth::service`).
 
-use crate::auth::store::{AuditEntry, AuditPending, AuditQuery, AuthStore, Organisatie, Sleutel};
+use crate::auth::store::{
+    AuditEntry, AuditPending, AuditQuery, AuthStore, Machtiging, Organisatie, Sleutel,
+};
 use crate::time::Moment;
 
 use super::sled_store::{Job, SledStore, Trees};
@@ -30,6 +32,21 @@ enum AuditValue {
 
 const SALT: &[u8] = b"bsn-salt";
 const STARTED: &[u8] = b"gestart";
+/// Authorisations: one key each, `machtiging/` + gemeente, aan and namens
+/// separated by NUL (none of them can hold one).
+const MACHTIGING: &[u8] = b"machtiging/";
+
+fn authorisation_key(gemeente: &str, aan: &str, namens: &str) -> Vec<u8> {
+    [
+        MACHTIGING,
+        gemeente.as_bytes(),
+        b"\0",
+        aan.as_bytes(),
+        b"\0",
+        namens.as_bytes(),
+    ]
+    .concat()
+}
 
 /// Audit keys below this are sled-generated ids of stores written before
 /// audit keys were times (2^40 µs after 1970 is in January 1970).
@@ -151,6 +168,50 @@ impl AuthStore for SledStore {
                 .map_err(io)?;
             self.sync()?;
         }
+        Ok(true)
+    }
+
+    fn authorisations(&self) -> Result<Vec<Machtiging>, StoreError> {
+        self.trees()
+            .auth_meta
+            .scan_prefix(MACHTIGING)
+            .map(|item| decode(&item.map_err(io)?.1))
+            .collect()
+    }
+
+    fn add_authorisation(&self, m: &Machtiging) -> Result<bool, StoreError> {
+        let value = serde_json::to_vec(m).map_err(io)?;
+        let swapped = self
+            .trees()
+            .auth_meta
+            .compare_and_swap(
+                authorisation_key(&m.gemeente, &m.aan, &m.namens),
+                None::<&[u8]>,
+                Some(value),
+            )
+            .map_err(io)?;
+        if swapped.is_err() {
+            return Ok(false);
+        }
+        self.sync()?;
+        Ok(true)
+    }
+
+    fn remove_authorisation(
+        &self,
+        gemeente: &str,
+        aan: &str,
+        namens: &str,
+    ) -> Result<bool, StoreError> {
+        let removed = self
+            .trees()
+            .auth_meta
+            .remove(authorisation_key(gemeente, aan, namens))
+            .map_err(io)?;
+        if removed.is_none() {
+            return Ok(false);
+        }
+        self.sync()?;
         Ok(true)
     }
 

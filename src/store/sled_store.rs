@@ -20,7 +20,7 @@ use std::thread::JoinHandle;
 
 use tokio::sync::{oneshot, watch};
 
-use super::record::{check_reference, Draft};
+use super::record::{check_reference, Draft, Sender};
 use super::{
     Commit, Decision, Durable, Incoming, Outcome, Pending, Record, Store, StoreError, Stored,
 };
@@ -43,10 +43,11 @@ const MAX_GROUP: usize = 512;
 /// the store opens.
 const BERICHT: u8 = b'b';
 
-/// Sequence numbers by message id, by client and by municipality.
+/// Sequence numbers by message id (of every sender: ids are unique per
+/// sender), by client and by municipality.
 #[derive(Default)]
 struct Index {
-    ids: HashMap<String, u64>,
+    ids: HashMap<String, Vec<u64>>,
     clients: HashMap<String, Vec<u64>>,
     gemeenten: HashMap<String, Vec<u64>>,
 }
@@ -54,7 +55,10 @@ struct Index {
 impl Index {
     fn add(&mut self, record: &Record) {
         let n = record.volgnummer;
-        self.ids.insert(record.bericht_id.clone(), n);
+        self.ids
+            .entry(record.bericht_id.clone())
+            .or_default()
+            .push(n);
         self.clients.entry(record.bsn.clone()).or_default().push(n);
         self.gemeenten
             .entry(record.gemeente.clone())
@@ -415,12 +419,20 @@ impl Store for SledStore {
         })
     }
 
-    fn message(&self, bericht_id: &str) -> Result<Option<Stored>, StoreError> {
-        let n = self.index().ids.get(bericht_id).copied();
-        match n {
-            Some(n) => self.by_number(n),
-            None => Ok(None),
+    fn messages(&self, bericht_id: &str) -> Result<Vec<Stored>, StoreError> {
+        let numbers = self
+            .index()
+            .ids
+            .get(bericht_id)
+            .cloned()
+            .unwrap_or_default();
+        let mut out = Vec::with_capacity(numbers.len());
+        for n in numbers {
+            if let Some(s) = self.by_number(n)? {
+                out.push(s);
+            }
         }
+        Ok(out)
     }
 
     fn client(&self, bsn: &str) -> Result<Vec<Stored>, StoreError> {
@@ -611,12 +623,17 @@ impl Writer {
         }
     }
 
-    fn stored_by_id(&self, id: &str) -> Result<Option<Stored>, StoreError> {
-        let n = self.index().ids.get(id).copied();
-        match n {
-            Some(n) => self.get(n),
-            None => Ok(None),
+    /// The message `sender` sent with this id, if any.
+    fn sent_by(&self, sender: &Sender, id: &str) -> Result<Option<Stored>, StoreError> {
+        let numbers = self.index().ids.get(id).cloned().unwrap_or_default();
+        for n in numbers {
+            if let Some(s) = self.get(n)? {
+                if sender.same_id_space(&s.record) {
+                    return Ok(Some(s));
+                }
+            }
         }
+        Ok(None)
     }
 
     fn client_records(&self, bsn: &str) -> Result<Vec<Record>, StoreError> {
@@ -634,9 +651,9 @@ impl Writer {
     /// last sequence number. `Err` only when the store itself failed.
     fn commit(&mut self, group: &[Incoming]) -> Result<(Outcomes, u64, bool), StoreError> {
         let (mut seq, mut moment) = (self.last, self.last_moment);
-        // Members of this group written already, by id: their index in
-        // `group` and `plans`.
-        let mut planned: HashMap<&str, usize> = HashMap::new();
+        // Members of this group written already, by sender and id: their
+        // index in `group` and `plans`.
+        let mut planned: HashMap<(&str, &str), usize> = HashMap::new();
         let mut plans: Vec<Plan> = Vec::with_capacity(group.len());
         let written = |plans: &[Plan], i: usize| match plans.get(i) {
             Some(Plan::Insert(record)) => Some(record.as_ref().clone()),
@@ -654,12 +671,14 @@ impl Writer {
                     continue;
                 }
             };
-            let earlier = match planned.get(draft.bericht_id.as_str()) {
-                Some(&i) => written(&plans, i).map(|r| (r, group[i].raw.clone())),
-                None => self
-                    .stored_by_id(&draft.bericht_id)?
-                    .map(|s| (s.record, s.raw)),
-            };
+            let sender = &incoming.sender;
+            let earlier =
+                match planned.get(&(sender.organisatie.as_str(), draft.bericht_id.as_str())) {
+                    Some(&i) => written(&plans, i).map(|r| (r, group[i].raw.clone())),
+                    None => self
+                        .sent_by(sender, &draft.bericht_id)?
+                        .map(|s| (s.record, s.raw)),
+                };
             if let Some((record, raw)) = earlier {
                 plans.push(Plan::Done(if raw == incoming.raw {
                     Ok(Outcome::Repeat(record.receipt()))
@@ -674,10 +693,11 @@ impl Writer {
                 }));
                 continue;
             }
+            let mut target = None;
             if let Some(target_id) = &draft.verwijst_naar {
-                let target = match planned.get(target_id.as_str()) {
+                let own = match planned.get(&(sender.organisatie.as_str(), target_id.as_str())) {
                     Some(&i) => written(&plans, i),
-                    None => self.stored_by_id(target_id)?.map(|s| s.record),
+                    None => self.sent_by(sender, target_id)?.map(|s| s.record),
                 };
                 let mut client = self.client_records(&draft.bsn)?;
                 // Earlier members of this group, in acceptance order.
@@ -685,15 +705,18 @@ impl Writer {
                     Plan::Insert(r) if r.bsn == draft.bsn => Some(r.as_ref().clone()),
                     _ => None,
                 }));
-                if let Err(e) = check_reference(&draft, target.as_ref(), &client) {
-                    plans.push(Plan::Done(Err(e)));
-                    continue;
+                match check_reference(&draft, sender, &client, own.as_ref()) {
+                    Ok(t) => target = t.cloned(),
+                    Err(e) => {
+                        plans.push(Plan::Done(Err(e)));
+                        continue;
+                    }
                 }
             }
             seq += 1;
             // Received-at times increase strictly with the sequence numbers.
             moment = Moment::now().max(moment.next());
-            let record = draft.into_record(seq, moment);
+            let record = draft.into_record(seq, moment, sender, target.as_ref());
             let s = seq.to_be_bytes();
             // Each message is one atomic insert; none is acknowledged before
             // the syncer has made the whole group durable.
@@ -702,7 +725,7 @@ impl Writer {
                 .insert(key(BERICHT, &[&s]), encode(&record, &incoming.raw)?)
                 .map_err(io)?;
             if let Some(id) = incoming.document.bericht_id() {
-                planned.insert(id.as_str(), plans.len());
+                planned.insert((sender.organisatie.as_str(), id.as_str()), plans.len());
             }
             plans.push(Plan::Insert(Box::new(record)));
         }
@@ -815,6 +838,10 @@ mod tests {
             document,
             warnings,
             wortel,
+            sender: Sender {
+                organisatie: "a".into(),
+                ..Sender::default()
+            },
         }
     }
 
@@ -832,7 +859,7 @@ mod tests {
         };
         let commit = first.commit.expect("a decision names its commit");
         rt.block_on(store.durable(commit)).unwrap();
-        let stored = store.message(&receipt.bericht_id).unwrap().unwrap();
+        let stored = store.messages(&receipt.bericht_id).unwrap().remove(0);
         assert_eq!(stored.raw, message.raw);
         assert_eq!(store.count().unwrap(), receipt.volgnummer);
 

@@ -32,6 +32,8 @@ pub struct Bericht {
     pub medewerker: String,
     pub reden: String,
     pub toelichting: Option<String>,
+    /// `Afzender/Oin`, absent by default.
+    pub oin: Option<String>,
 }
 
 /// Sent on this date: every default measurement date lies before it.
@@ -53,6 +55,7 @@ impl Bericht {
             medewerker: "Karin de Wit".to_string(),
             reden: "Meting bij de verkeerde cliënt ingevoerd".to_string(),
             toelichting: None,
+            oin: None,
         }
     }
 
@@ -111,9 +114,19 @@ impl Bericht {
         self
     }
 
+    pub fn oin(mut self, oin: &str) -> Bericht {
+        self.oin = Some(oin.to_string());
+        self
+    }
+
     fn envelop(&self) -> String {
+        let oin = self
+            .oin
+            .as_ref()
+            .map(|o| format!("\n      <Oin>{o}</Oin>"))
+            .unwrap_or_default();
         format!(
-            "  <Envelop>\n    <BerichtId>{}</BerichtId>\n    <Verzonden>{}</Verzonden>\n    <Afzender>\n      <Organisatie>Gemeente {} Werk en Inkomen</Organisatie>\n      <Applicatie>ladderpost-tests 1.0</Applicatie>\n    </Afzender>\n    <Gemeente>{}</Gemeente>\n  </Envelop>\n",
+            "  <Envelop>\n    <BerichtId>{}</BerichtId>\n    <Verzonden>{}</Verzonden>\n    <Afzender>\n      <Organisatie>Gemeente {} Werk en Inkomen</Organisatie>{oin}\n      <Applicatie>ladderpost-tests 1.0</Applicatie>\n    </Afzender>\n    <Gemeente>{}</Gemeente>\n  </Envelop>\n",
             self.id, self.verzonden, self.gemeente, self.gemeente
         )
     }
