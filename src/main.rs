@@ -47,6 +47,11 @@ enum Command {
         /// Push: seconds a message is retried before it becomes a dead letter.
         #[arg(long, env = "LADDERPOST_DEAD_LETTER_AFTER", default_value_t = 86400.0)]
         dead_letter_after: f64,
+        /// Push: allow receivers on loopback, private, link-local and
+        /// similar addresses (refused by default: subscriptions would probe
+        /// the internal network).
+        #[arg(long, env = "LADDERPOST_ALLOW_PRIVATE_RECEIVERS")]
+        allow_private_receivers: bool,
         #[command(flatten)]
         transport: TransportArgs,
     },
@@ -232,6 +237,7 @@ fn main() -> ExitCode {
             retry_base,
             retry_max,
             dead_letter_after,
+            allow_private_receivers,
             transport,
         } => {
             let seconds = |s: f64| std::time::Duration::from_secs_f64(s.max(0.001));
@@ -245,6 +251,7 @@ fn main() -> ExitCode {
                     retry_base: seconds(retry_base),
                     retry_max: seconds(retry_max),
                     dead_after: seconds(dead_letter_after),
+                    allow_private_receivers,
                 },
                 transport: transport.settings(),
             })

@@ -20,6 +20,8 @@ pub enum Code {
     HttpTeVeel,
     /// The request body did not arrive in time: 408.
     HttpTeTraag,
+    /// A subscription's receiver is on an address push may not reach (400).
+    HttpOntvangerAdres,
     /// No valid credential (401).
     AuthNietAangemeld,
     /// The credential may not do this, or not for this municipality (403).
@@ -86,6 +88,7 @@ impl Code {
         Code::HttpNotFound,
         Code::HttpTeVeel,
         Code::HttpTeTraag,
+        Code::HttpOntvangerAdres,
         Code::AuthNietAangemeld,
         Code::AuthGeenToegang,
         Code::AuthAfzender,
@@ -143,6 +146,7 @@ impl Code {
             Code::HttpNotFound => "http.not-found",
             Code::HttpTeVeel => "http.te-veel",
             Code::HttpTeTraag => "http.te-traag",
+            Code::HttpOntvangerAdres => "http.ontvanger-adres",
             Code::AuthNietAangemeld => "auth.niet-aangemeld",
             Code::AuthGeenToegang => "auth.geen-toegang",
             Code::AuthAfzender => "auth.afzender",

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::messages::{bsn, Bericht};
-use common::server::{admin, token_of, Server};
+use common::server::{admin, token_of, Server, LOCAL_RECEIVERS};
 use serde_json::Value;
 
 const XML: &str = "application/xml";
@@ -726,7 +726,8 @@ async fn every_endpoint_by_role_and_municipality() {
         ],
     );
     let tokens: Vec<(&str, String)> = ROLES.iter().map(|r| (*r, key(&data, "ams", r))).collect();
-    let server = Server::start(&data);
+    // Subscriptions below name loopback receivers.
+    let server = Server::start_with(&data, &[LOCAL_RECEIVERS]);
     let all = server.token.clone();
 
     // Data of both municipalities, sent by the all-municipality test organisation.

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use common::messages::{bsn, Bericht};
 use common::receiver::{read_inbox, Mode, ReceiveChild, TestReceiver};
-use common::server::Server;
+use common::server::{Server, LOCAL_RECEIVERS};
 use serde_json::{json, Value};
 
 const BERICHTEN: &str = "/api/v1/berichten";
@@ -93,7 +93,13 @@ struct Page {
 }
 
 impl Hub {
+    /// A server that allows receivers on loopback, as the test receivers are.
     fn start(extra: &[&str]) -> Hub {
+        Hub::start_strict(&[&[LOCAL_RECEIVERS][..], extra].concat())
+    }
+
+    /// A server with exactly these flags.
+    fn start_strict(extra: &[&str]) -> Hub {
         let dir = tempfile::tempdir().expect("temp dir");
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         let mut hub = Hub {
@@ -1142,6 +1148,134 @@ async fn clean_restart_resumes_push_without_delivering_twice() {
         "no failed or repeated attempts"
     );
     assert!(r.bad_signatures().is_empty());
+}
+
+// ---------------------------------------------------------------------------
+// 6. Receiver addresses: no probing of loopback and private networks
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receivers_on_private_addresses_are_refused_unless_allowed() {
+    let mut hub = Hub::start_strict(FAST_PUSH);
+    let r = TestReceiver::start(Mode::Accept).await;
+    let port = r.addr.port();
+    for (url, rule) in [
+        (r.url("/inbox"), "loopback"),
+        (format!("http://localhost:{port}/"), "localhost"),
+        (format!("http://[::1]:{port}/"), "loopback"),
+        (format!("http://[::ffff:127.0.0.1]:{port}/"), "loopback"),
+        // 127.0.0.1 as one number.
+        (format!("http://2130706433:{port}/"), "loopback"),
+        ("http://10.1.2.3/".to_string(), "private"),
+        ("http://100.64.0.1/".to_string(), "shared address space"),
+        (
+            "http://169.254.169.254/latest/meta-data".to_string(),
+            "link-local",
+        ),
+        ("http://[fd00::1]/".to_string(), "unique local"),
+        ("http://0.0.0.0:22/".to_string(), "unspecified"),
+    ] {
+        let reply = hub
+            .post_json(ABONNEMENTEN, &json!({ "url": url, "gemeente": "0363" }))
+            .await;
+        fout(&reply, 400, "http.ontvanger-adres");
+        let text = reply.text();
+        assert!(
+            text.contains(rule) && text.contains("--allow-private-receivers"),
+            "{url}: the refusal names the rule and the flag: {text}"
+        );
+    }
+    let list = hub.get(ABONNEMENTEN).await.json();
+    assert_eq!(list["abonnementen"], json!([]), "nothing was stored");
+    // A public name is fine (nothing is sent: 0599 has no messages).
+    hub.register("https://kvs.example.nl/ladderpost", "0599", &[])
+        .await;
+
+    // With the flag, the loopback receiver is registered and delivered to.
+    hub.extra.push(LOCAL_RECEIVERS.to_string());
+    hub.restart();
+    let reg = hub.register(&r.url("/inbox"), "0363", &[]).await;
+    r.set_secret(reg["secret"].as_str().unwrap());
+    hub.send(&meting("ra-1", "0363", 1)).await;
+    eventually("delivery to the loopback receiver", || {
+        r.accepted_ids() == ["ra-1"]
+    })
+    .await;
+}
+
+/// Registered while allowed, then the flag is gone (or a name now resolves
+/// to loopback): deliveries are refused before connecting, by IP literal
+/// and by the resolver, with one reason whether or not anything listens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_to_private_addresses_are_refused_without_the_flag() {
+    let mut hub = Hub::start(FAST_PUSH);
+    let r = TestReceiver::start(Mode::Accept).await;
+    let listening = r.addr.port();
+    let silent = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut ids = Vec::new();
+    for url in [
+        format!("http://127.0.0.1:{listening}/a"),
+        format!("http://127.0.0.1:{silent}/a"),
+        // Names go through the resolver, which drops loopback addresses.
+        format!("http://localhost:{listening}/b"),
+        format!("http://localhost:{silent}/b"),
+    ] {
+        // No secret set: a delivery that got through would be a 401.
+        let reg = hub.register(&url, "0363", &[]).await;
+        ids.push(reg["id"].as_str().unwrap().to_string());
+    }
+    hub.extra.retain(|f| f != LOCAL_RECEIVERS);
+    hub.restart();
+    hub.send(&meting("rb-1", "0363", 1)).await;
+    let mut reasons = Vec::new();
+    for id in &ids {
+        let s = hub
+            .wait_status(id, "a refused delivery", |s| {
+                s["pogingen"].as_u64() >= Some(2)
+            })
+            .await;
+        assert_eq!(s["cursor"], 0, "{s:#}");
+        reasons.push(
+            s["laatste_fout"]["omschrijving"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    for reason in &reasons {
+        assert!(
+            reason.starts_with("refused: ") && reason.contains("--allow-private-receivers"),
+            "{reasons:#?}"
+        );
+    }
+    assert_eq!(reasons[0], reasons[1], "port state shows (IP literal)");
+    assert_eq!(reasons[2], reasons[3], "port state shows (name)");
+    assert!(r.attempts().is_empty(), "the receiver was reached");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_are_not_followed() {
+    let hub = Hub::start(FAST_PUSH);
+    let target = TestReceiver::start(Mode::Accept).await;
+    let redirect = TestReceiver::start(Mode::Redirect(target.addr)).await;
+    let reg = hub.register(&redirect.url("/"), "0363", &[]).await;
+    let id = reg["id"].as_str().unwrap().to_string();
+    target.set_secret(reg["secret"].as_str().unwrap());
+    hub.send(&meting("rd-1", "0363", 1)).await;
+    let s = hub
+        .wait_status(&id, "a failed delivery", |s| {
+            s["pogingen"].as_u64() >= Some(2)
+        })
+        .await;
+    assert_eq!(
+        s["laatste_fout"]["omschrijving"], "the receiver answered HTTP 307",
+        "{s:#}"
+    );
+    assert!(target.attempts().is_empty(), "the redirect was followed");
 }
 
 // ---------------------------------------------------------------------------

@@ -33,6 +33,7 @@ const PUSH: &[&str] = &[
     "0.05",
     "--retry-max",
     "0.3",
+    server::LOCAL_RECEIVERS,
 ];
 
 /// A free port for the receiver, kept across its restarts: below the

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::guard::{not_your_gemeente, AuditSink};
 use super::{blocking, ApiError, AppState};
 use crate::auth::Principal;
+use crate::delivery::address;
 use crate::delivery::signature::Secret;
 use crate::domain::Gemeentecode;
 use crate::report::Code;
@@ -93,6 +94,18 @@ pub async fn registreer(
         reqwest::Url::parse(&reg.url).map_err(|_| ApiError::parameter("url is not a valid URL"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
         return Err(ApiError::parameter("url must be an http or https URL"));
+    }
+    if !state.dispatcher.allow_private_receivers() {
+        if let Err(range) = address::check_url(&url) {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                Code::HttpOntvangerAdres,
+                format!(
+                    "url: the receiver's host is {range}; receivers on loopback, private, link-local and similar addresses are refused unless the service runs with {}",
+                    address::FLAG
+                ),
+            ));
+        }
     }
     let gemeente = Gemeentecode::parse(&reg.gemeente)
         .map_err(|_| ApiError::parameter("gemeente must be a CBS code of four digits"))?;

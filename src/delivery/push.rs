@@ -17,6 +17,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use super::address::{self, Refused};
 use super::signature::Secret;
 use crate::store::delivery::{Abonnement, Afleverstand, DeliveryStore, DodeBrief, Fout};
 use crate::store::{Store, StoreError, Stored};
@@ -32,6 +33,9 @@ pub struct PushSettings {
     pub retry_max: Duration,
     /// How long a message is retried before it becomes a dead letter.
     pub dead_after: Duration,
+    /// Whether receivers may be on loopback, private and similar addresses
+    /// (`address::classify`); refused at registration and delivery if not.
+    pub allow_private_receivers: bool,
 }
 
 impl Default for PushSettings {
@@ -41,6 +45,7 @@ impl Default for PushSettings {
             retry_base: Duration::from_millis(500),
             retry_max: Duration::from_secs(300),
             dead_after: Duration::from_secs(24 * 3600),
+            allow_private_receivers: false,
         }
     }
 }
@@ -72,9 +77,16 @@ impl Dispatcher {
         delivery: Arc<dyn DeliveryStore>,
         settings: PushSettings,
     ) -> Result<Arc<Dispatcher>, StoreError> {
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout)
+            // A receiver answers; a redirect would be a way around the
+            // address policy, and a 3xx is a failed delivery like any other.
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some(resolver) = address::resolver(settings.allow_private_receivers) {
+            builder = builder.dns_resolver(resolver);
+        }
+        let client = builder
             .build()
             .map_err(|e| StoreError::Unavailable(format!("HTTP client: {e}")))?;
         let (stop, _) = watch::channel(false);
@@ -90,6 +102,11 @@ impl Dispatcher {
             dispatcher.spawn(a);
         }
         Ok(dispatcher)
+    }
+
+    /// Whether receivers on private addresses are allowed.
+    pub fn allow_private_receivers(&self) -> bool {
+        self.settings.allow_private_receivers
     }
 
     fn workers(&self) -> std::sync::MutexGuard<'_, HashMap<String, Worker>> {
@@ -351,6 +368,18 @@ impl Run {
             .secret
             .as_ref()
             .ok_or("the subscription's secret is unreadable")?;
+        // reqwest resolves names through `address::PublicOnly`, but never
+        // asks about an IP literal.
+        if !self.settings.allow_private_receivers {
+            if let Some(range) = reqwest::Url::parse(&self.abonnement.url)
+                .ok()
+                .as_ref()
+                .and_then(address::literal)
+                .and_then(address::classify)
+            {
+                return Err(Refused::literal(range).0);
+            }
+        }
         let r = &stored.record;
         let timestamp = Moment::now().0 / 1_000_000;
         let signature = secret.sign(&r.bericht_id, timestamp, &stored.raw);
@@ -377,7 +406,9 @@ impl Run {
 }
 
 fn describe(e: reqwest::Error) -> String {
-    if e.is_timeout() {
+    if let Some(refused) = Refused::find(&e) {
+        refused.0.clone()
+    } else if e.is_timeout() {
         "timed out".into()
     } else if e.is_connect() {
         "could not connect".into()

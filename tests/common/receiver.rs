@@ -36,6 +36,8 @@ pub enum Mode {
     Hang,
     /// Reads the request and closes the connection without an answer.
     Close,
+    /// 307 to `http://ADDR/elders`.
+    Redirect(SocketAddr),
 }
 
 /// One delivery the receiver answered 200 to.
@@ -299,6 +301,12 @@ async fn connection(mut stream: TcpStream, shared: Arc<Mutex<Shared>>) {
                 false
             }
             (Mode::Close, _) => false,
+            (Mode::Redirect(to), _) => {
+                let response = format!(
+                    "HTTP/1.1 307 Temporary Redirect\r\nlocation: http://{to}/elders\r\ncontent-length: 0\r\n\r\n"
+                );
+                stream.write_all(response.as_bytes()).await.is_ok()
+            }
         };
         if !ok {
             return;

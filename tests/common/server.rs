@@ -22,6 +22,10 @@ pub struct Server {
     log: Option<std::sync::Arc<std::sync::Mutex<String>>>,
 }
 
+/// The `serve` flag the tests' receivers need: they listen on loopback,
+/// which subscriptions may not use by default.
+pub const LOCAL_RECEIVERS: &str = "--allow-private-receivers";
+
 /// Every municipality the tests use.
 pub const TEST_GEMEENTEN: &str = "0363,0599,0344,0518,0014,0534,0553,1525";
 
