@@ -227,6 +227,20 @@ fn fout(reply: &Reply, status: u16, code: &str) -> (Option<String>, Vec<Melding>
     (root.child_value("BerichtId").map(str::to_string), fouten)
 }
 
+/// A JSON route's error: `application/problem+json` (RFC 9457) with the
+/// status and the code; returns the document.
+fn problem(reply: &Reply, status: u16, code: &str) -> serde_json::Value {
+    assert_eq!(reply.status, status, "{}", reply.text());
+    let ct = reply.header("content-type").unwrap_or_default();
+    assert_eq!(ct, "application/problem+json", "{}", reply.text());
+    let p: serde_json::Value = serde_json::from_slice(&reply.body).expect("JSON");
+    assert_eq!(p["status"], status, "{p}");
+    assert_eq!(p["code"], code, "{p}");
+    assert_eq!(p["type"], format!("urn:ladderpost:fout:{code}"), "{p}");
+    assert!(p["title"].is_string() && p["detail"].is_string(), "{p}");
+    p
+}
+
 /// One `Metingversie`.
 #[derive(Debug, Clone, PartialEq)]
 struct Versie {
@@ -1816,12 +1830,12 @@ async fn schema_endpoints_serve_the_published_xsd() {
         std::fs::read(common::root().join("schemas/participatieladder-v1.xsd")).expect("xsd");
     assert!(xsd.body == on_disk, "the served XSD differs from schemas/");
 
-    let (_, fouten) = fout(
+    let problem = problem(
         &api.get("/api/v1/schema/bestaat-niet.xsd").await,
         404,
         "http.not-found",
     );
-    assert_eq!(fouten.len(), 1);
+    assert_eq!(problem["fouten"].as_array().map(Vec::len), Some(1));
 }
 
 // ---------------------------------------------------------------------------

@@ -65,7 +65,14 @@ async fn delete(server: &Server, token: Option<&str>, path: &str) -> Reply {
     send(r).await
 }
 
+/// The (first) code of an error: from a `Foutbericht`, or from the
+/// problem+json of a JSON route.
 fn code(reply: &Reply) -> Option<String> {
+    let ct = reply.headers.get("content-type")?.to_str().ok()?;
+    if ct == "application/problem+json" {
+        let p: Value = serde_json::from_str(&reply.body).ok()?;
+        return p["code"].as_str().map(str::to_string);
+    }
     let start = reply.body.find("<Code>")? + 6;
     let end = reply.body[start..].find("</Code>")? + start;
     Some(reply.body[start..end].to_string())
@@ -457,6 +464,98 @@ async fn an_organisations_administrator_manages_only_its_own_organisation() {
             .status,
         401
     );
+}
+
+#[tokio::test]
+async fn json_routes_answer_problem_json_and_message_routes_a_foutbericht() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let t = Some(server.token.as_str());
+    let i = server.beheer.as_deref();
+    let js = "application/json";
+    let r = post(
+        &server,
+        i,
+        "/api/v1/beheer/sleutels",
+        js,
+        r#"{"organisatie":"test","rollen":["aanleveren"]}"#.into(),
+    )
+    .await;
+    let reader = json(&r)["token"].as_str().unwrap().to_string();
+    let cases = [
+        (
+            get(&server, None, "/api/v1/abonnementen").await,
+            401,
+            "auth.niet-aangemeld",
+        ),
+        (
+            get(&server, Some(&reader), "/api/v1/abonnementen").await,
+            403,
+            "auth.geen-toegang",
+        ),
+        (
+            post(&server, i, "/api/v1/beheer/sleutels", js, "{".into()).await,
+            400,
+            "http.parameter",
+        ),
+        (
+            get(&server, i, "/api/v1/beheer/audit?limit=1&limit=2").await,
+            400,
+            "http.parameter",
+        ),
+        (
+            get(&server, t, "/api/v1/abonnementen/onbekend").await,
+            404,
+            "http.not-found",
+        ),
+        (
+            delete(&server, i, "/api/v1/beheer/sleutels/onbekend").await,
+            404,
+            "http.not-found",
+        ),
+        (
+            get(&server, None, "/api/v1/schema/onbekend.xsd").await,
+            404,
+            "http.not-found",
+        ),
+    ];
+    for (r, status, expected) in &cases {
+        assert_eq!(r.status, *status, "{}", r.body);
+        assert_eq!(
+            r.headers["content-type"], "application/problem+json",
+            "{}",
+            r.body
+        );
+        let p = json(r);
+        assert_eq!(p["status"], *status);
+        assert_eq!(p["code"], *expected, "{p}");
+        assert_eq!(p["type"], format!("urn:ladderpost:fout:{expected}"));
+        assert!(!p["detail"].as_str().unwrap_or("").is_empty(), "{p}");
+    }
+    assert!(cases[0].0.headers.contains_key("www-authenticate"));
+    assert!(
+        json(&cases[3].0)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("duplicate"),
+        "names the parameter"
+    );
+    // Message routes: a Foutbericht, duplicate parameters included.
+    for r in [
+        get(&server, t, "/api/v1/feed?gemeente=0363&gemeente=0599").await,
+        get(&server, None, "/api/v1/feed?gemeente=0363").await,
+    ] {
+        assert!(r.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/xml"));
+        assert!(
+            ladderpost::validate_schema(r.body.as_bytes()).is_ok(),
+            "{}",
+            r.body
+        );
+        assert!(r.body.contains("<Foutbericht"), "{}", r.body);
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -347,6 +347,25 @@ fn fout(reply: &Reply, status: u16, code: &str) {
     assert!(codes.contains(&code), "expected {code} in {codes:?}");
 }
 
+/// Requires `status` and the problem+json of a JSON route reporting `code`.
+fn problem(reply: &Reply, status: u16, code: &str) {
+    assert_eq!(reply.status, status, "{}", reply.text());
+    let ct = reply
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok());
+    assert_eq!(ct, Some("application/problem+json"), "{}", reply.text());
+    let p: serde_json::Value = serde_json::from_slice(&reply.body).expect("JSON");
+    assert_eq!(p["status"], status);
+    let codes: Vec<&str> = p["fouten"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    assert!(codes.contains(&code), "expected {code} in {p}");
+}
+
 /// The feed items must be exactly `posted`, in order, embedding each
 /// message exactly as sent.
 fn assert_items_are(items: &[Item], posted: &[&Posted]) {
@@ -848,12 +867,12 @@ async fn invalid_registrations_are_refused() {
         json!({ "url": "http://127.0.0.1:9/x", "gemeente": "0363", "soorten": ["Bogus"] }),
     ] {
         let reply = hub.post_json(ABONNEMENTEN, &body).await;
-        fout(&reply, 400, "http.parameter");
+        problem(&reply, 400, "http.parameter");
     }
     let reply = hub
         .request(hub.client.post(hub.url(ABONNEMENTEN)).body("{not json"))
         .await;
-    fout(&reply, 400, "http.parameter");
+    problem(&reply, 400, "http.parameter");
     let list = hub.get(ABONNEMENTEN).await.json();
     assert_eq!(list["abonnementen"], json!([]));
 }
@@ -978,13 +997,13 @@ async fn dead_letters_are_skipped_then_replayed_and_removal_stops_delivery() {
 
     // Replay parameters.
     let path = format!("{ABONNEMENTEN}/{id}/replay");
-    fout(&hub.post_empty(&path).await, 400, "http.parameter"); // no dead letters
-    fout(
+    problem(&hub.post_empty(&path).await, 400, "http.parameter"); // no dead letters
+    problem(
         &hub.post_empty(&format!("{path}?vanaf=0")).await,
         400,
         "http.parameter",
     );
-    fout(
+    problem(
         &hub.post_empty(&format!("{path}?vanaf=x")).await,
         400,
         "http.parameter",
@@ -992,29 +1011,29 @@ async fn dead_letters_are_skipped_then_replayed_and_removal_stops_delivery() {
 
     // Unknown subscriptions.
     let unknown = format!("{ABONNEMENTEN}/ab-000000000000000000000000");
-    fout(&hub.get(&unknown).await, 404, "http.not-found");
-    fout(
+    problem(&hub.get(&unknown).await, 404, "http.not-found");
+    problem(
         &hub.post_empty(&format!("{unknown}/replay?vanaf=1")).await,
         404,
         "http.not-found",
     );
-    fout(&hub.delete(&unknown).await, 404, "http.not-found");
+    problem(&hub.delete(&unknown).await, 404, "http.not-found");
 
     // Removal: 204, then gone, and deliveries stop.
     let reply = hub.delete(&format!("{ABONNEMENTEN}/{id}")).await;
     assert_eq!(reply.status, 204, "{}", reply.text());
     assert!(reply.body.is_empty());
-    fout(
+    problem(
         &hub.get(&format!("{ABONNEMENTEN}/{id}")).await,
         404,
         "http.not-found",
     );
-    fout(
+    problem(
         &hub.delete(&format!("{ABONNEMENTEN}/{id}")).await,
         404,
         "http.not-found",
     );
-    fout(
+    problem(
         &hub.post_empty(&format!("{path}?vanaf=1")).await,
         404,
         "http.not-found",
@@ -1178,7 +1197,7 @@ async fn receivers_on_private_addresses_are_refused_unless_allowed() {
         let reply = hub
             .post_json(ABONNEMENTEN, &json!({ "url": url, "gemeente": "0363" }))
             .await;
-        fout(&reply, 400, "http.ontvanger-adres");
+        problem(&reply, 400, "http.ontvanger-adres");
         let text = reply.text();
         assert!(
             text.contains(rule) && text.contains("--allow-private-receivers"),

@@ -1,8 +1,9 @@
 //! `/api/v1/abonnementen`: receivers registered for push delivery, their
 //! delivery status, dead letters and replays. Management resources, so
-//! JSON in and out; errors stay `Foutbericht`s like everywhere else.
+//! JSON in and out; errors are problem+json (`super::error::as_problem`).
 
-use axum::extract::{Path, Query, State};
+use super::extract::{Body, Path, Query};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
@@ -83,7 +84,7 @@ pub async fn registreer(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
 
-    body: axum::body::Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     let reg: Registration = serde_json::from_slice(&body).map_err(|e| {
         ApiError::parameter(format!(

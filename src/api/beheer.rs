@@ -1,6 +1,6 @@
 //! `/api/v1/beheer`: organisations, credentials and the audit log, for
 //! credentials with the `beheer` role. JSON in and out; errors are
-//! `Foutbericht`s like everywhere else.
+//! problem+json (`super::error::as_problem`).
 //!
 //! Two scopes: the installation's administrator (a `beheer` credential of
 //! organisation [`INSTALLATIE`]) sees and manages everything; any other
@@ -8,7 +8,8 @@
 //! credentials and audit entries. Things outside a caller's scope are
 //! absent from its lists and answered as unknown.
 
-use axum::extract::{Path, Query, State};
+use super::extract::{Body, Path, Query};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -80,7 +81,7 @@ pub async fn organisaties(
 pub async fn organisatie_toevoegen(
     State(state): State<AppState>,
     Extension(caller): Extension<Principal>,
-    body: axum::body::Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     if !caller.installatiebeheer() {
         return Err(installation_only());
@@ -124,7 +125,7 @@ pub struct NieuweSleutel {
 pub async fn sleutel_maken(
     State(state): State<AppState>,
     Extension(caller): Extension<Principal>,
-    body: axum::body::Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     let n: NieuweSleutel = serde_json::from_slice(&body).map_err(|e| {
         ApiError::parameter(format!(
@@ -201,7 +202,7 @@ pub struct NieuweMachtiging {
 pub async fn machtiging_geven(
     State(state): State<AppState>,
     Extension(caller): Extension<Principal>,
-    body: axum::body::Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     if !caller.installatiebeheer() {
         return Err(installation_only());

@@ -1,8 +1,9 @@
 //! `/api/v1/berichten`: sending in messages, trial validation, and reading
 //! one stored message back.
 
+use super::extract::{Path, Query};
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;

@@ -1,6 +1,7 @@
 //! `/api/v1/clienten/{bsn}/metingen`: a client's measurement history.
 
-use axum::extract::{Path, Query, State};
+use super::extract::{Path, Query};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;

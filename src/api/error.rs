@@ -1,5 +1,8 @@
-//! The API's one error type. Every error a client sees is a `Foutbericht`
-//! with stable codes; the HTTP status follows from the layer that refused.
+//! The API's one error type, with stable codes; the HTTP status follows
+//! from the layer that refused. The message routes (berichten, clienten,
+//! feed) answer it as a `Foutbericht`; the JSON routes (subscriptions,
+//! beheer, schema list, health) as `application/problem+json` (RFC 9457,
+//! as the Dutch API Design Rules ask): [`json_route`], [`as_problem`].
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -76,16 +79,65 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(why) => {
                 tracing::error!(error = %why, "store unavailable");
                 ApiError::unavailable(
-                    "the store cannot take this message now; nothing was stored, try again",
+                    "the store cannot take writes now; the message may or may not have been stored: send the same bytes again later",
                 )
             }
         }
     }
 }
 
+/// What an error response said, kept on it (as an extension) so that a
+/// JSON route can answer the same error as problem+json.
+#[derive(Debug, Clone)]
+struct Problem {
+    errors: Vec<Melding>,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = replies::foutbericht(self.bericht_id.as_deref(), &self.errors);
-        (self.status, [(header::CONTENT_TYPE, super::XML)], body).into_response()
+        let mut response =
+            (self.status, [(header::CONTENT_TYPE, super::XML)], body).into_response();
+        response.extensions_mut().insert(Problem {
+            errors: self.errors,
+        });
+        response
     }
+}
+
+/// Whether a request path belongs to a route that speaks JSON.
+pub fn json_route(path: &str) -> bool {
+    ["/api/v1/abonnementen", "/api/v1/beheer", "/api/v1/schema"]
+        .iter()
+        .any(|p| path == *p || path.strip_prefix(p).is_some_and(|r| r.starts_with('/')))
+        || path == "/health"
+}
+
+/// An error response as `application/problem+json`; any other response
+/// unchanged. Headers such as `WWW-Authenticate` and `Retry-After` stay.
+pub fn as_problem(response: Response) -> Response {
+    let Some(problem) = response.extensions().get::<Problem>().cloned() else {
+        return response;
+    };
+    let (mut parts, _) = response.into_parts();
+    let status = parts.status;
+    let first = problem.errors.first();
+    let body = serde_json::json!({
+        "type": format!("urn:ladderpost:fout:{}", first.map_or("", |m| m.code.as_str())),
+        "title": status.canonical_reason().unwrap_or(""),
+        "status": status.as_u16(),
+        "detail": first.map_or("", |m| m.message.as_str()),
+        "code": first.map(|m| m.code.as_str()),
+        "fouten": problem
+            .errors
+            .iter()
+            .map(|m| serde_json::json!({"code": m.code.as_str(), "omschrijving": m.message}))
+            .collect::<Vec<_>>(),
+    });
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/problem+json"),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body.to_string()))
 }

@@ -1,9 +1,10 @@
 //! `GET /api/v1/feed`: one municipality's accepted messages in acceptance
 //! order, page by page, with long polling.
 
+use super::extract::Query;
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;

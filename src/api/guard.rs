@@ -138,12 +138,18 @@ fn principal(state: &AppState, request: &Request) -> Result<Option<Principal>, A
 /// The outer middleware, on every request: when the request carries a
 /// valid credential, its [`Principal`] goes into the extensions (for
 /// [`guard`]); then the rate limit by credential (or address).
-pub async fn authenticate(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    match principal(&state, &request) {
+pub async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    // Every answer of a JSON route, refusals of the layers included, is
+    // JSON: its errors become problem+json here, outermost.
+    if super::error::json_route(request.uri().path()) {
+        super::error::as_problem(signed_in(&state, request, next).await)
+    } else {
+        signed_in(&state, request, next).await
+    }
+}
+
+async fn signed_in(state: &AppState, mut request: Request, next: Next) -> Response {
+    match principal(state, &request) {
         Ok(Some(p)) => {
             request.extensions_mut().insert(p);
         }

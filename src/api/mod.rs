@@ -9,6 +9,7 @@ mod beheer;
 mod berichten;
 mod clienten;
 mod error;
+mod extract;
 mod feed;
 pub mod guard;
 mod health;
@@ -21,7 +22,7 @@ use axum::middleware;
 use axum::routing::{delete, get, post};
 use axum::Router;
 
-pub use error::ApiError;
+pub use error::{as_problem, json_route, ApiError};
 
 use crate::delivery::push::Dispatcher;
 use crate::store::delivery::DeliveryStore;

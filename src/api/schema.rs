@@ -1,6 +1,6 @@
 //! `/api/v1/schema`: the published XSDs, as compiled into this build.
 
-use axum::extract::Path;
+use super::extract::Path;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 

@@ -188,6 +188,7 @@ async fn connection<I>(
         if let Some(c) = &certificate {
             request.extensions_mut().insert(c.clone());
         }
+        let json = crate::api::json_route(request.uri().path());
         let (request, expired) = guard::body_deadline(request, limits.body_timeout);
         let mut app = app.clone();
         async move {
@@ -197,6 +198,9 @@ async fn connection<I>(
             };
             if expired.is_some_and(|e| e.load(Ordering::Relaxed)) {
                 response = guard::body_too_slow(limits.body_timeout);
+                if json {
+                    response = crate::api::as_problem(response);
+                }
             }
             guard::security_headers(response.headers_mut(), limits.tls);
             Ok::<_, std::convert::Infallible>(response)
