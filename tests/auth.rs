@@ -1279,8 +1279,18 @@ async fn audit_log_records_reads_posts_and_denials_with_hashed_bsns_only() {
     // Denials too.
     let hidden = find("GET", "/api/v1/berichten/{id}", 404);
     assert_eq!(hidden["organisatie"], "ams");
-    assert_eq!(find("GET", "/api/v1/feed", 403)["organisatie"], "ams");
-    assert!(find("GET", "/api/v1/clienten/{bsn}/metingen", 401)["organisatie"].is_null());
+    let refused = find("GET", "/api/v1/feed", 403);
+    assert_eq!(refused["organisatie"], "ams");
+    assert_eq!(refused["gemeente"], "0599", "what it asked for");
+    let anonymous = find("GET", "/api/v1/clienten/{bsn}/metingen", 401);
+    assert!(anonymous["organisatie"].is_null());
+    let q_hash = entries
+        .iter()
+        .find(|e| e["berichten"][0] == "AUTH-A-2")
+        .map(|e| e["bsn_hashes"][0].clone())
+        .expect("the post of q's message");
+    assert_eq!(anonymous["bsn_hashes"][0], q_hash, "the BSN it asked for");
+    assert_eq!(posted["gemeente"], "0363");
     assert!(!entries.iter().any(|e| e["route"] == "/health"));
     assert!(!entries.iter().any(|e| e["route"] == "/api/v1/beheer/audit"));
 

@@ -222,6 +222,7 @@ pub async fn status(
     let Some((a, stand, backlog, dead)) = found else {
         return Err(not_found(&id));
     };
+    sink.gemeente(&a.gemeente);
     for d in &dead {
         sink.bericht(&d.bericht_id);
     }

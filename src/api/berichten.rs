@@ -122,6 +122,9 @@ async fn receive(
     if let Some(bsn) = document.bsn() {
         sink.bsn(bsn.as_str());
     }
+    if let Some(g) = document.gemeente() {
+        sink.gemeente(g.as_str());
+    }
     // Replies name no municipality: the store refuses them as such.
     if let Some(g) = document.gemeente().filter(|g| !principal.voor(g.as_str())) {
         return Err(not_your_gemeente(g.as_str()).with_id(id));

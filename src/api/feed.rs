@@ -55,6 +55,7 @@ pub async fn feed(
         .ok_or_else(|| ApiError::parameter("gemeente (a CBS code) is required"))?;
     let gemeente = Gemeentecode::parse(gemeente)
         .map_err(|_| ApiError::parameter("gemeente must be a CBS code of four digits"))?;
+    sink.gemeente(gemeente.as_str());
     if !principal.voor(gemeente.as_str()) {
         return Err(not_your_gemeente(gemeente.as_str()));
     }

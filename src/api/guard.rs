@@ -35,6 +35,7 @@ pub struct AuditSink(Arc<Mutex<Touched>>);
 #[derive(Default)]
 struct Touched {
     berichten: Vec<String>,
+    gemeente: Option<String>,
     bsns: Vec<String>,
 }
 
@@ -44,6 +45,12 @@ impl AuditSink {
             if !t.berichten.iter().any(|b| b == id) {
                 t.berichten.push(id.to_string());
             }
+        }
+    }
+
+    pub fn gemeente(&self, gemeente: &str) {
+        if let Ok(mut t) = self.0.lock() {
+            t.gemeente = Some(gemeente.to_string());
         }
     }
 
@@ -84,6 +91,24 @@ fn audited(method: &Method, route: &str) -> bool {
             | ("GET", "/api/v1/abonnementen/{id}")
             | ("POST", "/api/v1/abonnementen/{id}/replay")
     )
+}
+
+/// Notes the message id or BSN in the path, so that a request refused
+/// before its handler (401, 403, 429) is audited with what it asked for.
+/// Only well-formed ones: anything else names nothing.
+fn asked_for(sink: &AuditSink, route: &str, path: &str) {
+    for (template, value) in route.split('/').zip(path.split('/')) {
+        match template {
+            "{bsn}" if crate::domain::Bsn::parse(value).is_ok() => sink.bsn(value),
+            "{id}"
+                if route.starts_with("/api/v1/berichten")
+                    && crate::domain::ids::BerichtId::parse(value).is_ok() =>
+            {
+                sink.bericht(value)
+            }
+            _ => {}
+        }
+    }
 }
 
 pub fn not_signed_in() -> Response {
@@ -203,6 +228,9 @@ async fn authorised(
 ) -> Response {
     let principal = request.extensions().get::<Principal>().cloned();
     let sink = AuditSink::default();
+    if audited(method, route) {
+        asked_for(&sink, route, request.uri().path());
+    }
     let limited = request.extensions().get::<RateLimited>().copied();
     let response = match (limited, needs(method, route), &principal) {
         (Some(limited), _, _) => limited.response(),
@@ -219,12 +247,13 @@ async fn authorised(
         }
     };
     let entry = audited(method, route).then(|| {
-        let (berichten, bsns) = match sink.0.lock() {
+        let (berichten, gemeente, bsns) = match sink.0.lock() {
             Ok(mut t) => (
                 std::mem::take(&mut t.berichten),
+                t.gemeente.take(),
                 std::mem::take(&mut t.bsns),
             ),
-            Err(_) => (Vec::new(), Vec::new()),
+            Err(_) => (Vec::new(), None, Vec::new()),
         };
         AuditEntry {
             // The store replaces it with the moment it records the entry.
@@ -234,6 +263,7 @@ async fn authorised(
             methode: method.as_str().to_string(),
             route: route.to_string(),
             berichten,
+            gemeente,
             bsn_hashes: bsns.iter().map(|b| state.auth.bsn_hash(b)).collect(),
             status: response.status().as_u16(),
         }

@@ -468,6 +468,8 @@ pub struct AuditView<'a> {
     pub methode: &'a str,
     pub route: &'a str,
     pub berichten: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gemeente: Option<&'a str>,
     pub bsn_hashes: &'a [String],
     pub status: u16,
 }
@@ -481,6 +483,7 @@ impl<'a> AuditView<'a> {
             methode: &e.methode,
             route: &e.route,
             berichten: &e.berichten,
+            gemeente: e.gemeente.as_deref(),
             bsn_hashes: &e.bsn_hashes,
             status: e.status,
         }

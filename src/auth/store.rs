@@ -67,6 +67,10 @@ pub struct AuditEntry {
     pub methode: String,
     pub route: String,
     pub berichten: Vec<String>,
+    /// The municipality asked about (a feed's `gemeente`, a message's
+    /// `Envelop/Gemeente`), also when refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gemeente: Option<String>,
     /// The BSNs touched, as salted SHA-256 (hex); never plain.
     pub bsn_hashes: Vec<String>,
     /// The HTTP status answered.

@@ -304,6 +304,7 @@ mod tests {
             methode: "GET".into(),
             route: route.into(),
             berichten: Vec::new(),
+            gemeente: None,
             bsn_hashes: Vec::new(),
             status: 200,
         }
