@@ -1037,6 +1037,39 @@ async fn every_endpoint_by_role_and_municipality() {
             .await,
             403,
         ));
+        checks.push((
+            "GET beheer machtigingen".into(),
+            get(&server, t, "/api/v1/beheer/machtigingen").await,
+            want(is("beheer"), 200, 403),
+        ));
+        checks.push((
+            "POST beheer machtigingen (installation only)".into(),
+            post(
+                &server,
+                t,
+                "/api/v1/beheer/machtigingen",
+                "application/json",
+                r#"{"gemeente":"0363","aan":"ams","namens":"test"}"#.into(),
+            )
+            .await,
+            403,
+        ));
+        // A measurement of the municipality, sent by another organisation:
+        // not this one's to correct (to a sender it is unknown).
+        let foreign = Bericht::correctie(
+            &format!("AUTH-C-{n}"),
+            "AUTH-OWN-1",
+            "0363",
+            &p,
+            "2024-03-08",
+            5,
+        )
+        .xml();
+        checks.push((
+            "POST correctie of another organisation's measurement".into(),
+            post(&server, t, "/api/v1/berichten", XML, foreign).await,
+            want(is("aanleveren"), 422, 403),
+        ));
         checks.push(("GET health".into(), get(&server, t, "/health").await, 200));
         checks.push(("GET metrics".into(), get(&server, t, "/metrics").await, 200));
         checks.push((
