@@ -720,8 +720,7 @@ async fn only_the_sender_or_an_organisation_it_authorised_changes_a_measurement(
     assert_eq!(r.status, 201, "{}", r.body);
     let r = post(&server, b, BERICHTEN, XML, correctie).await;
     assert_eq!(r.status, 201, "{}", r.body);
-    // The measurement stays A's: A corrects B's correction; C may not.
-    let again = Bericht::correctie("A-2", "B-1", "0363", &client, "2024-03-01", 4).xml();
+    // The measurement stays A's: C may not change B's correction of it.
     let by_c = Bericht::intrekking("C-1", "B-1", "0363", &client).xml();
     let r = post(&server, c, BERICHTEN, XML, by_c).await;
     assert_eq!(
@@ -730,6 +729,21 @@ async fn only_the_sender_or_an_organisation_it_authorised_changes_a_measurement(
         "{}",
         r.body
     );
+
+    // Ended, the authorisation no longer lets B change it, not even
+    // through B's own correction.
+    let r = delete(&server, i, "/api/v1/beheer/machtigingen/0363/org-b/org-a").await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let later = Bericht::intrekking("B-3", "B-1", "0363", &client).xml();
+    let r = post(&server, b, BERICHTEN, XML, later).await;
+    assert_eq!(
+        code(&r).as_deref(),
+        Some("referentie.onbekend"),
+        "{}",
+        r.body
+    );
+    // A corrects B's correction of its measurement.
+    let again = Bericht::correctie("A-2", "B-1", "0363", &client, "2024-03-01", 4).xml();
     assert_eq!(post(&server, a, BERICHTEN, XML, again).await.status, 201);
     let h = get(&server, a, &history).await.body;
     assert!(
@@ -741,18 +755,6 @@ async fn only_the_sender_or_an_organisation_it_authorised_changes_a_measurement(
         "{h}"
     );
     assert!(h.contains("<lp:Organisatie>org-b</lp:Organisatie>"), "{h}");
-
-    // Ended, the authorisation no longer lets B change it.
-    let r = delete(&server, i, "/api/v1/beheer/machtigingen/0363/org-b/org-a").await;
-    assert_eq!(r.status, 204, "{}", r.body);
-    let later = Bericht::intrekking("B-3", "A-2", "0363", &client).xml();
-    let r = post(&server, b, BERICHTEN, XML, later).await;
-    assert_eq!(
-        code(&r).as_deref(),
-        Some("referentie.onbekend"),
-        "{}",
-        r.body
-    );
 }
 
 #[tokio::test]

@@ -309,8 +309,10 @@ pub(crate) fn check_reference<'a>(
     }
     let target = match candidates[..] {
         [one] => one,
-        [] => match own.filter(|o| o.gemeente == draft.gemeente) {
-            // The sender's own message about another client.
+        // The sender's own message about another client: reported as such.
+        // (About this client it was among the candidates, unless the
+        // sender may no longer change that measurement.)
+        [] => match own.filter(|o| o.gemeente == draft.gemeente && o.bsn != draft.bsn) {
             Some(o) => o,
             // Unknown, another municipality's or another organisation's:
             // answered alike, so a sender learns nothing of them.
