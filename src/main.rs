@@ -52,6 +52,10 @@ enum Command {
         /// the internal network).
         #[arg(long, env = "LADDERPOST_ALLOW_PRIVATE_RECEIVERS")]
         allow_private_receivers: bool,
+        /// Push: CA certificates (PEM) to trust for HTTPS receivers besides
+        /// the system's, e.g. the PKIoverheid private root.
+        #[arg(long, env = "LADDERPOST_PUSH_CA")]
+        push_ca: Option<PathBuf>,
         #[command(flatten)]
         transport: TransportArgs,
     },
@@ -238,9 +242,17 @@ fn main() -> ExitCode {
             retry_max,
             dead_letter_after,
             allow_private_receivers,
+            push_ca,
             transport,
         } => {
             let seconds = |s: f64| std::time::Duration::from_secs_f64(s.max(0.001));
+            let roots = match push_ca.as_deref().map(push_roots).transpose() {
+                Ok(roots) => roots.unwrap_or_default(),
+                Err(why) => {
+                    eprintln!("ladderpost: {why}");
+                    return ExitCode::from(2);
+                }
+            };
             serve(ladderpost::server::Settings {
                 listen,
                 data,
@@ -252,6 +264,7 @@ fn main() -> ExitCode {
                     retry_max: seconds(retry_max),
                     dead_after: seconds(dead_letter_after),
                     allow_private_receivers,
+                    roots,
                 },
                 transport: transport.settings(),
             })
@@ -600,3 +613,17 @@ fn write_text(out: &mut impl Write, v: &FileVerdict) -> std::io::Result<()> {
 // memory (docs/performance.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The CA certificates of `--push-ca`.
+fn push_roots(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("--push-ca {}: {e}", path.display()))?;
+    let roots = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| format!("--push-ca {}: {e}", path.display()))?;
+    if roots.is_empty() {
+        return Err(format!(
+            "--push-ca {}: no PEM certificate in it",
+            path.display()
+        ));
+    }
+    Ok(roots)
+}

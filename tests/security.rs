@@ -13,7 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::messages::{bsn, Bericht};
-use common::server::{admin, Server};
+use common::receiver::{Mode, TestReceiver};
+use common::server::{admin, Server, LOCAL_RECEIVERS};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, DnValue, ExtendedKeyUsagePurpose, IsCa, KeyPair,
     KeyUsagePurpose,
@@ -109,6 +110,127 @@ fn tls_client(ca: &Ca, identity: Option<&(rcgen::Certificate, KeyPair)>) -> reqw
         .timeout(Duration::from_secs(10))
         .build()
         .expect("client")
+}
+
+/// A TLS server configuration with a certificate `ca` signed.
+fn tls_server(ca: &Ca) -> Arc<rustls::ServerConfig> {
+    let (cert, key) = ca.server();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).expect("key"),
+        )
+        .expect("server config");
+    Arc::new(config)
+}
+
+/// Registers `url` for 0363 on `server`; the subscription's id and secret.
+async fn subscribe(server: &Server, url: &str) -> (String, String) {
+    let reply = server
+        .client()
+        .post(server.url("/api/v1/abonnementen"))
+        .header("content-type", "application/json")
+        .body(serde_json::json!({"url": url, "gemeente": "0363"}).to_string())
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(reply.status(), 201);
+    let reg: serde_json::Value =
+        serde_json::from_str(&reply.text().await.expect("body")).expect("JSON");
+    let text = |k: &str| reg[k].as_str().expect(k).to_string();
+    (text("id"), text("secret"))
+}
+
+// ---------------------------------------------------------------------------
+// Push to HTTPS receivers
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn push_verifies_https_receivers_against_the_system_roots_and_push_ca() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca = Ca::new("Receivers CA");
+    let receiver = TestReceiver::start_tls(Mode::Accept, tls_server(&ca)).await;
+    let ca_file = write(dir.path(), "receivers-ca.pem", &ca.cert.pem());
+    // Trusting the receiver's CA: delivered.
+    let trusting = Server::start_with(
+        &dir.path().join("trusting"),
+        &[LOCAL_RECEIVERS, "--push-ca", &ca_file],
+    );
+    let (_, secret) = subscribe(&trusting, &receiver.url("/inbox")).await;
+    receiver.set_secret(&secret);
+    let m = Bericht::meting("SEC-TLS-1", "0363", &bsn(81), "2024-03-08", 3).xml();
+    let reply = trusting
+        .client()
+        .post(trusting.url("/api/v1/berichten"))
+        .header("content-type", "application/xml")
+        .body(m)
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(reply.status(), 201);
+    let mut waited = 0;
+    while receiver.accepted_ids().is_empty() && waited < 200 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    assert_eq!(receiver.accepted_ids(), ["SEC-TLS-1"]);
+
+    // Not trusting it: the delivery fails, with the reason in its status.
+    let other = Server::start_with(&dir.path().join("other"), &[LOCAL_RECEIVERS]);
+    let (id, _) = subscribe(&other, &receiver.url("/inbox")).await;
+    let m = Bericht::meting("SEC-TLS-2", "0363", &bsn(82), "2024-03-08", 3).xml();
+    let reply = other
+        .client()
+        .post(other.url("/api/v1/berichten"))
+        .header("content-type", "application/xml")
+        .body(m)
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(reply.status(), 201);
+    let mut status = serde_json::Value::Null;
+    for _ in 0..200 {
+        let text = other
+            .client()
+            .get(other.url(&format!("/api/v1/abonnementen/{id}")))
+            .send()
+            .await
+            .expect("GET")
+            .text()
+            .await
+            .expect("body");
+        status = serde_json::from_str(&text).expect("JSON");
+        if !status["laatste_fout"].is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!status["laatste_fout"].is_null(), "{status}");
+    assert_eq!(
+        receiver.accepted_ids(),
+        ["SEC-TLS-1"],
+        "nothing to an untrusted receiver"
+    );
+
+    let bad = write(dir.path(), "bad.pem", "not a certificate");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ladderpost"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--push-ca",
+            &bad,
+            "--data",
+        ])
+        .arg(dir.path().join("bad"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--push-ca"));
 }
 
 // ---------------------------------------------------------------------------

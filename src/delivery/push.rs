@@ -24,7 +24,7 @@ use crate::store::{Store, StoreError, Stored};
 use crate::time::Moment;
 
 /// Timing of deliveries and retries.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct PushSettings {
     /// How long one delivery may take.
     pub timeout: Duration,
@@ -36,6 +36,9 @@ pub struct PushSettings {
     /// Whether receivers may be on loopback, private and similar addresses
     /// (`address::classify`); refused at registration and delivery if not.
     pub allow_private_receivers: bool,
+    /// CA certificates trusted for HTTPS receivers besides the system's
+    /// (`--push-ca`: PKIoverheid private roots, an internal CA).
+    pub roots: Vec<reqwest::Certificate>,
 }
 
 impl Default for PushSettings {
@@ -46,6 +49,7 @@ impl Default for PushSettings {
             retry_max: Duration::from_secs(300),
             dead_after: Duration::from_secs(24 * 3600),
             allow_private_receivers: false,
+            roots: Vec::new(),
         }
     }
 }
@@ -86,6 +90,9 @@ impl Dispatcher {
         if let Some(resolver) = address::resolver(settings.allow_private_receivers) {
             builder = builder.dns_resolver(resolver);
         }
+        for root in &settings.roots {
+            builder = builder.add_root_certificate(root.clone());
+        }
         let client = builder
             .build()
             .map_err(|e| StoreError::Unavailable(format!("HTTP client: {e}")))?;
@@ -120,7 +127,7 @@ impl Dispatcher {
         let run = Run {
             store: self.store.clone(),
             delivery: self.delivery.clone(),
-            settings: self.settings,
+            settings: self.settings.clone(),
             client: self.client.clone(),
             secret: Secret::parse(&abonnement.secret),
             abonnement,

@@ -20,8 +20,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ladderpost::delivery::signature::Secret;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 
 /// How the test receiver answers a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -76,6 +76,8 @@ struct Shared {
 /// The in-process receiver; its task ends when dropped.
 pub struct TestReceiver {
     pub addr: SocketAddr,
+    /// `https` when started with [`TestReceiver::start_tls`].
+    scheme: &'static str,
     shared: Arc<Mutex<Shared>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -89,6 +91,16 @@ impl Drop for TestReceiver {
 impl TestReceiver {
     /// Binds 127.0.0.1:0 and serves in the current tokio runtime.
     pub async fn start(mode: Mode) -> TestReceiver {
+        TestReceiver::serve(mode, None).await
+    }
+
+    /// Like [`TestReceiver::start`], over TLS with this configuration.
+    pub async fn start_tls(mode: Mode, tls: Arc<rustls::ServerConfig>) -> TestReceiver {
+        TestReceiver::serve(mode, Some(tokio_rustls::TlsAcceptor::from(tls))).await
+    }
+
+    async fn serve(mode: Mode, tls: Option<tokio_rustls::TlsAcceptor>) -> TestReceiver {
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("address");
         let shared = Arc::new(Mutex::new(Shared {
@@ -100,15 +112,31 @@ impl TestReceiver {
             let mut connections = tokio::task::JoinSet::new();
             loop {
                 match listener.accept().await {
-                    Ok((stream, _)) => {
-                        connections.spawn(connection(stream, s.clone()));
-                    }
+                    Ok((stream, _)) => match &tls {
+                        None => {
+                            connections.spawn(connection(stream, s.clone()));
+                        }
+                        Some(acceptor) => {
+                            let (acceptor, s) = (acceptor.clone(), s.clone());
+                            connections.spawn(async move {
+                                // A client that does not trust us ends here.
+                                if let Ok(stream) = acceptor.accept(stream).await {
+                                    connection(stream, s).await;
+                                }
+                            });
+                        }
+                    },
                     Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
                 }
                 while connections.try_join_next().is_some() {}
             }
         });
-        TestReceiver { addr, shared, task }
+        TestReceiver {
+            addr,
+            scheme,
+            shared,
+            task,
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
@@ -117,7 +145,7 @@ impl TestReceiver {
 
     /// The URL to register, with a path.
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("{}://{}{path}", self.scheme, self.addr)
     }
 
     pub fn set_secret(&self, secret: &str) {
@@ -186,7 +214,7 @@ struct Request {
 }
 
 /// Reads one request; `None` at the end of the connection.
-async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Request> {
+async fn read_request<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut Vec<u8>) -> Option<Request> {
     let head_end = loop {
         if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             break i + 4;
@@ -229,7 +257,7 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Reque
     })
 }
 
-async fn respond(stream: &mut TcpStream, status: &str, text: &str) -> bool {
+async fn respond<S: AsyncWrite + Unpin>(stream: &mut S, status: &str, text: &str) -> bool {
     let response = format!(
         "HTTP/1.1 {status}\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n{text}",
         text.len()
@@ -237,7 +265,7 @@ async fn respond(stream: &mut TcpStream, status: &str, text: &str) -> bool {
     stream.write_all(response.as_bytes()).await.is_ok()
 }
 
-async fn connection(mut stream: TcpStream, shared: Arc<Mutex<Shared>>) {
+async fn connection<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, shared: Arc<Mutex<Shared>>) {
     let mut buf = Vec::new();
     while let Some(request) = read_request(&mut stream, &mut buf).await {
         let h = |name: &str| request.headers.get(name).cloned();
