@@ -175,6 +175,11 @@ enum Ws {
 #[derive(Clone, Debug)]
 struct Simple {
     name: String,
+    /// The type it restricts (`None` for a primitive); an anonymous step
+    /// in between is skipped.
+    base: Option<usize>,
+    /// A global named type (or a built-in): one `xsi:type` can name.
+    global: bool,
     builtin: &'static str,
     integer: bool,
     whitespace: Ws,
@@ -227,6 +232,8 @@ type StateOut = (bool, Vec<(Leaf, usize)>);
 #[derive(Clone, Debug, Default)]
 struct Complex {
     name: String,
+    /// A global named type: one `xsi:type` can name.
+    global: bool,
     attributes: Vec<Attr>,
     states: Vec<StateOut>,
 }
@@ -294,7 +301,8 @@ impl Compiler {
             return Ok(TypeRef::Complex(i));
         }
         if let Some(def) = self.simple_defs.get(&local).cloned() {
-            let s = self.simple_type(&def, local.clone())?;
+            let mut s = self.simple_type(&def, local.clone())?;
+            s.global = true;
             self.simples.push(s);
             let i = self.simples.len() - 1;
             self.simple_index.insert(local, i);
@@ -306,7 +314,7 @@ impl Compiler {
             let i = self.complexes.len() - 1;
             self.complex_index.insert(local.clone(), i);
             let c = self.complex_type(&def, local)?;
-            self.complexes[i] = c;
+            self.complexes[i] = Complex { global: true, ..c };
             return Ok(TypeRef::Complex(i));
         }
         Err(format!("unknown type {local}"))
@@ -317,6 +325,14 @@ impl Compiler {
         if let Some(&i) = self.simple_index.get(&key) {
             return Ok(i);
         }
+        // The built-in derivation chain (Datatypes §3.3), as far as used.
+        let base = match local {
+            "normalizedString" => Some(self.builtin("string")?),
+            "token" => Some(self.builtin("normalizedString")?),
+            "nonNegativeInteger" => Some(self.builtin("integer")?),
+            "positiveInteger" => Some(self.builtin("nonNegativeInteger")?),
+            _ => None,
+        };
         let (builtin, integer, whitespace, min) = match local {
             "string" => ("String", false, Ws::Preserve, None),
             "normalizedString" => ("NormalizedString", false, Ws::Replace, None),
@@ -331,6 +347,8 @@ impl Compiler {
         };
         self.simples.push(Simple {
             name: key.clone(),
+            base,
+            global: true,
             builtin,
             integer,
             whitespace,
@@ -359,7 +377,10 @@ impl Compiler {
         let r = restriction.ok_or_else(|| format!("simple type {name} has no restriction"))?;
         let mut s = match &r.base {
             Some(base) => match self.type_ref(base)? {
-                TypeRef::Simple(i) => self.simples[i].clone(),
+                TypeRef::Simple(i) => Simple {
+                    base: Some(i),
+                    ..self.simples[i].clone()
+                },
                 TypeRef::Complex(_) => return Err(format!("{name}: complex base")),
             },
             None => {
@@ -372,6 +393,7 @@ impl Compiler {
             }
         };
         s.name = name.clone();
+        s.global = false;
         let mut enumeration = Vec::new();
         let mut patterns = Vec::new();
         for c in &r.content {
@@ -475,6 +497,7 @@ impl Compiler {
         };
         Ok(Complex {
             name,
+            global: false,
             attributes,
             states,
         })
@@ -722,8 +745,8 @@ impl Compiler {
         for c in &self.complexes {
             writeln!(
                 o,
-                "        ComplexType {{ name: {:?}, attributes: &[",
-                c.name
+                "        ComplexType {{ name: {:?}, global: {}, attributes: &[",
+                c.name, c.global
             )
             .unwrap();
             for a in &c.attributes {
@@ -764,8 +787,10 @@ impl Compiler {
             };
             writeln!(
                 o,
-                "        SimpleType {{ name: {:?}, builtin: Builtin::{}, whitespace: WhiteSpace::{ws}, enumerations: &[{}], patterns: &{:?}, length: {:?}, min_length: {:?}, max_length: {:?}, min_inclusive: {:?}, max_inclusive: {:?} }},",
+                "        SimpleType {{ name: {:?}, base: {:?}, global: {}, builtin: Builtin::{}, whitespace: WhiteSpace::{ws}, enumerations: &[{}], patterns: &{:?}, length: {:?}, min_length: {:?}, max_length: {:?}, min_inclusive: {:?}, max_inclusive: {:?} }},",
                 s.name,
+                s.base,
+                s.global,
                 s.builtin,
                 s.enumerations
                     .iter()

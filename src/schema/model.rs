@@ -34,6 +34,8 @@ pub enum TypeRef {
 #[derive(Debug)]
 pub struct ComplexType {
     pub name: &'static str,
+    /// A global named type, which `xsi:type` can name.
+    pub global: bool,
     pub attributes: &'static [AttributeDecl],
     /// State 0 is the start state.
     pub states: &'static [State],
@@ -144,6 +146,10 @@ pub enum WhiteSpace {
 #[derive(Debug)]
 pub struct SimpleType {
     pub name: &'static str,
+    /// The simple type it restricts, by index (`None`: a primitive).
+    pub base: Option<u16>,
+    /// A global named type or a built-in, which `xsi:type` can name.
+    pub global: bool,
     pub builtin: Builtin,
     pub whitespace: WhiteSpace,
     /// One list per restriction step that has enumerations.

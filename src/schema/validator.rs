@@ -10,17 +10,17 @@
 use std::collections::HashSet;
 
 use quick_xml::events::{BytesStart, Event};
-use quick_xml::name::ResolveResult;
-use quick_xml::NsReader;
+use quick_xml::Reader;
 
 use super::datatypes;
 use super::model::{ComplexType, Edge, ElementDecl, Matcher, TypeRef};
 use super::tree::{Node, ValidDocument, NONE};
 use super::SCHEMA;
 use crate::report::{Code, Melding, Position};
-use crate::xml::{self, Limits};
+use crate::xml::{self, Limits, Namespaces};
 
 const XSI: &[u8] = b"http://www.w3.org/2001/XMLSchema-instance";
+const XS: &str = "http://www.w3.org/2001/XMLSchema";
 const MAX_ERRORS: usize = 100;
 
 #[derive(Clone, Copy)]
@@ -104,21 +104,27 @@ impl<'a> Pass<'a> {
         path
     }
 
-    /// The namespace a name resolved to; an undeclared prefix makes the
-    /// document not namespace-well-formed.
-    fn namespace<'r>(
+    /// The namespace and local part of a qualified name; an undeclared
+    /// prefix makes the document not namespace-well-formed. Unprefixed
+    /// attributes are in no namespace (`element` false).
+    fn resolve<'r>(
         &self,
-        resolved: ResolveResult<'r>,
+        names: &'r Namespaces,
+        qname: &'r [u8],
+        element: bool,
         offset: usize,
-    ) -> Result<Option<&'r [u8]>, Melding> {
-        match resolved {
-            ResolveResult::Bound(n) => Ok(Some(n.into_inner())),
-            ResolveResult::Unbound => Ok(None),
-            ResolveResult::Unknown(p) => Err(self.malformed(
+    ) -> Result<(Option<&'r [u8]>, &'r [u8]), Melding> {
+        let (prefix, local) = xml::split_qname(qname);
+        if prefix.is_empty() && !element {
+            return Ok((None, local));
+        }
+        match names.resolve(prefix) {
+            Ok(ns) => Ok((ns.map(str::as_bytes), local)),
+            Err(xml::UndeclaredPrefix) => Err(self.malformed(
                 offset,
                 format!(
                     "undeclared namespace prefix '{}'",
-                    String::from_utf8_lossy(&p)
+                    String::from_utf8_lossy(prefix)
                 ),
             )),
         }
@@ -140,7 +146,8 @@ impl<'a> Pass<'a> {
     }
 
     fn run(&mut self, text: &'a str, limits: &Limits) -> Result<(), Melding> {
-        let mut reader = NsReader::from_str(text);
+        let mut reader = Reader::from_str(text);
+        let mut names = Namespaces::default();
         {
             let config = reader.config_mut();
             config.check_end_names = true;
@@ -162,14 +169,17 @@ impl<'a> Pass<'a> {
             };
             let at_start = std::mem::take(&mut first_event);
             match event {
-                Event::Decl(decl) => {
+                Event::Decl(_) => {
                     if !at_start || offset != 0 {
                         return Err(self.malformed(
                             offset,
                             "an XML declaration may only stand at the very start",
                         ));
                     }
-                    check_declaration(&decl)
+                    let raw = text
+                        .get(offset..reader.buffer_position() as usize)
+                        .unwrap_or("");
+                    check_declaration(raw)
                         .map_err(|(code, m)| Melding::new(code, m).at(self.position(offset)))?;
                 }
                 Event::DocType(_) => {
@@ -213,11 +223,13 @@ impl<'a> Pass<'a> {
                         .at(self.position(offset)));
                     }
                     self.attribute_limits(&e, offset, limits)?;
-                    self.start(&reader, &e, offset)?;
+                    names.open(&e).map_err(|m| self.malformed(offset, m))?;
+                    self.start(&names, &e, offset)?;
                 }
                 Event::End(_) => {
                     let end = reader.buffer_position() as usize;
                     self.end(offset, end);
+                    names.close();
                 }
                 Event::Text(_) => {
                     // The event is this slice of the (already checked) text.
@@ -310,17 +322,15 @@ impl<'a> Pass<'a> {
 
     fn start(
         &mut self,
-        reader: &NsReader<&'a [u8]>,
+        names: &Namespaces,
         e: &BytesStart<'_>,
         offset: usize,
     ) -> Result<(), Melding> {
-        let qname = e.name();
-        if !xml::is_qname(qname.as_ref()) {
+        let qname = e.name().into_inner();
+        if !xml::is_qname(qname) {
             return Err(self.malformed(offset, "invalid element name"));
         }
-        let (ns, local) = reader.resolve_element(qname);
-        let ns = self.namespace(ns, offset)?;
-        let local = local.into_inner();
+        let (ns, local) = self.resolve(names, qname, true, offset)?;
         let name = || String::from_utf8_lossy(local);
 
         // Decide what this element is before looking at its attributes.
@@ -455,7 +465,7 @@ impl<'a> Pass<'a> {
             start: offset,
             text_reported: false,
         });
-        self.attributes(reader, e, offset)
+        self.attributes(names, e, offset)
     }
 
     fn push_node(&mut self, name: &'static str, parent: u32, offset: usize, foreign: bool) -> u32 {
@@ -520,7 +530,7 @@ impl<'a> Pass<'a> {
     /// of the element just pushed.
     fn attributes(
         &mut self,
-        reader: &NsReader<&'a [u8]>,
+        names: &Namespaces,
         e: &BytesStart<'_>,
         offset: usize,
     ) -> Result<(), Melding> {
@@ -532,7 +542,7 @@ impl<'a> Pass<'a> {
         let mut seen: u64 = 0;
         // Duplicate checks by hash, not quick-xml's pairwise scan: linear in
         // the number of attributes.
-        let mut names: HashSet<&[u8]> = HashSet::new();
+        let mut seen_names: HashSet<&[u8]> = HashSet::new();
         let mut resolved: HashSet<(Option<Vec<u8>>, Vec<u8>)> = HashSet::new();
         for attr in e.attributes().with_checks(false) {
             let attr = attr.map_err(|err| {
@@ -542,7 +552,7 @@ impl<'a> Pass<'a> {
             if !xml::is_qname(key.as_ref()) {
                 return Err(self.malformed(offset, "invalid attribute name"));
             }
-            if !names.insert(key.into_inner()) {
+            if !seen_names.insert(key.into_inner()) {
                 return Err(self.malformed(
                     offset,
                     format!(
@@ -556,9 +566,7 @@ impl<'a> Pass<'a> {
             if key.as_namespace_binding().is_some() {
                 continue;
             }
-            let (ns, local) = reader.resolve_attribute(key);
-            let ns = self.namespace(ns, offset)?;
-            let local = local.into_inner();
+            let (ns, local) = self.resolve(names, key.into_inner(), false, offset)?;
             // Namespaces in XML: no two attributes with the same expanded name.
             if ns.is_some() && !resolved.insert((ns.map(<[u8]>::to_vec), local.to_vec())) {
                 return Err(
@@ -583,8 +591,7 @@ impl<'a> Pass<'a> {
                         continue;
                     }
                     b"type" => {
-                        let path = self.path();
-                        self.error(Code::XsdXsi, offset, path, "xsi:type is not supported: every element has exactly the type the schema declares".into());
+                        self.xsi_type(names, &value, offset);
                         continue;
                     }
                     _ => {}
@@ -640,6 +647,71 @@ impl<'a> Pass<'a> {
             }
         }
         Ok(())
+    }
+
+    /// `xsi:type` (Structures §3.3.4 cvc-elt.4): it must name the
+    /// element's declared type or a type validly derived from it, which
+    /// then governs the element's value.
+    fn xsi_type(&mut self, names: &Namespaces, value: &str, offset: usize) {
+        let qname = value.trim_matches([' ', '\t', '\n', '\r']);
+        let Some(frame) = self.stack.last() else {
+            return;
+        };
+        let resolved = if xml::is_qname(qname.as_bytes()) {
+            let (prefix, local) = xml::split_qname(qname.as_bytes());
+            names.resolve(prefix).ok().map(|ns| (ns, local))
+        } else {
+            None
+        };
+        let refuse = |why: String| (Code::XsdXsi, why);
+        let outcome = match (resolved, frame.kind) {
+            (None, _) => Err(refuse(format!(
+                "xsi:type {} is not a qualified name with a declared prefix",
+                datatypes::quoted(qname)
+            ))),
+            (Some((ns, local)), Kind::Simple { ty }) => {
+                let named = SCHEMA.simple_types.iter().position(|t| {
+                    t.global
+                        && match t.name.strip_prefix("xs:") {
+                            Some(builtin) => ns == Some(XS) && builtin.as_bytes() == local,
+                            None => {
+                                ns == Some(SCHEMA.target_namespace) && t.name.as_bytes() == local
+                            }
+                        }
+                });
+                match named.filter(|&s| derives(s as u16, ty)) {
+                    Some(s) => Ok(Kind::Simple { ty: s as u16 }),
+                    None => Err(refuse(format!(
+                        "xsi:type {} is not the element's type {} nor a type derived from it",
+                        datatypes::quoted(qname),
+                        SCHEMA.simple_types[ty as usize].name
+                    ))),
+                }
+            }
+            (Some((ns, local)), Kind::Complex { ty, state }) => {
+                // The schema derives no complex types: only the type itself.
+                if ty.global && ns == Some(SCHEMA.target_namespace) && ty.name.as_bytes() == local {
+                    Ok(Kind::Complex { ty, state })
+                } else {
+                    Err(refuse(format!(
+                        "xsi:type {} is not the element's type nor a type derived from it",
+                        datatypes::quoted(qname)
+                    )))
+                }
+            }
+            (_, Kind::Skip) => return,
+        };
+        match outcome {
+            Ok(kind) => {
+                if let Some(f) = self.stack.last_mut() {
+                    f.kind = kind;
+                }
+            }
+            Err((code, message)) => {
+                let path = self.path();
+                self.error(code, offset, path, message);
+            }
+        }
     }
 
     fn end(&mut self, offset: usize, end: usize) {
@@ -758,31 +830,154 @@ fn expected_names(ty: &ComplexType, state: u16) -> String {
     }
 }
 
-/// Checks `<?xml version="1.0" encoding="UTF-8"?>`.
-fn check_declaration(decl: &quick_xml::events::BytesDecl<'_>) -> Result<(), (Code, String)> {
-    let version = decl
-        .version()
-        .map_err(|e| (Code::XmlMalformed, format!("bad XML declaration: {e}")))?;
-    if version.as_ref() != b"1.0" {
-        return Err((
-            Code::XmlMalformed,
-            "only XML version 1.0 is accepted".into(),
-        ));
-    }
-    if let Some(enc) = decl.encoding() {
-        let enc = enc.map_err(|e| (Code::XmlMalformed, format!("bad XML declaration: {e}")))?;
-        if !enc.eq_ignore_ascii_case(b"UTF-8") && !enc.eq_ignore_ascii_case(b"UTF8") {
-            return Err((
+/// Checks the XML declaration (`<?xml` to `?>`) by its grammar, and that
+/// it names UTF-8 if any encoding.
+fn check_declaration(raw: &str) -> Result<(), (Code, String)> {
+    let encoding = xml::declaration(raw).map_err(|m| (Code::XmlMalformed, m))?;
+    match encoding {
+        Some(enc) if !enc.eq_ignore_ascii_case("UTF-8") && !enc.eq_ignore_ascii_case("UTF8") => {
+            Err((
                 Code::XmlEncoding,
-                format!(
-                    "encoding {} is not accepted; send UTF-8",
-                    String::from_utf8_lossy(&enc)
-                ),
-            ));
+                format!("encoding {enc} is not accepted; send UTF-8"),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether simple type `s` is `t` or derived from it by restriction.
+fn derives(mut s: u16, t: u16) -> bool {
+    loop {
+        if s == t {
+            return true;
+        }
+        match SCHEMA.simple_types[s as usize].base {
+            Some(base) => s = base,
+            None => return false,
         }
     }
-    Ok(())
 }
 
 /// `expand_empty_elements` turns `<a/>` into Start + End.
 fn unreachable_empty() {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = include_str!("../../fixtures/valid/meting-0363-trede3-groei.xml");
+    const ROOT: &str = r#"versie="1.0">"#;
+    const XSI_NS: &str = r#"xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance""#;
+
+    /// The fixture with extra declarations on the root and `from` replaced.
+    fn variant(declarations: &str, from: &str, to: &str) -> String {
+        assert!(BASE.contains(from), "{from}");
+        BASE.replacen(ROOT, &format!("versie=\"1.0\" {declarations}>"), 1)
+            .replacen(from, to, 1)
+    }
+
+    fn codes(doc: &str) -> Vec<&'static str> {
+        match validate(doc.as_bytes()) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.iter().map(|e| e.code.as_str()).collect(),
+        }
+    }
+
+    #[test]
+    fn namespace_names_spelled_with_references_are_the_namespaces_they_name() {
+        let default = BASE.replacen(
+            r#"xmlns="urn:ladderpost:participatieladder:v1""#,
+            r#"xmlns="urn:ladderpost:participatieladder:&#x76;1""#,
+            1,
+        );
+        assert_eq!(codes(&default), Vec::<&str>::new());
+        // The target namespace, however spelt, is not ##other.
+        let wildcard = variant(
+            r#"xmlns:t="urn:ladderpost:&#112;articipatieladder:v1""#,
+            "<gem:",
+            "<t:Bsn>1</t:Bsn><gem:",
+        );
+        assert!(!codes(&wildcard).is_empty(), "{wildcard}");
+        let xsi = variant(
+            r#"xmlns:xsi="http://www.&#119;3.org/2001/XMLSchema-instance""#,
+            "<Huisnummer>",
+            r#"<Huisnummer xsi:nil="true">"#,
+        );
+        assert_eq!(codes(&xsi), ["xsd.xsi"]);
+        let twice = variant(
+            r#"xmlns:a="urn:x" xmlns:b="urn:&#x78;""#,
+            "<Huisnummer>",
+            r#"<Huisnummer a:k="1" b:k="2">"#,
+        );
+        assert!(codes(&twice).contains(&"xml.malformed"), "{twice}");
+    }
+
+    #[test]
+    fn a_declaration_out_of_grammar_is_not_well_formed() {
+        let decl = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
+        for bad in [
+            r#"<?xml version="1.0" standalone="yes" encoding="UTF-8"?>"#,
+            r#"<?xml version="1.0" standalone="maybe"?>"#,
+            r#"<?xml version="1.0"encoding="UTF-8"?>"#,
+        ] {
+            assert_eq!(
+                codes(&BASE.replacen(decl, bad, 1)),
+                ["xml.malformed"],
+                "{bad}"
+            );
+        }
+        let latin = r#"<?xml version="1.0" encoding="ISO-8859-1"?>"#;
+        assert_eq!(codes(&BASE.replacen(decl, latin, 1)), ["xml.encoding"]);
+    }
+
+    #[test]
+    fn prefixed_names_must_be_ncnames_and_prefixes_stay_declared() {
+        for (decls, to) in [
+            ("", "<gem:1K/><gem:"),
+            ("", "<gem:-K/><gem:"),
+            ("", "<gem:\u{301}K/><gem:"),
+            ("", r#"<gem:a gem:1a="x"/><gem:"#),
+            (r#"xmlns:p="""#, "<gem:"),
+        ] {
+            assert_eq!(
+                codes(&variant(decls, "<gem:", to)),
+                ["xml.malformed"],
+                "{to}"
+            );
+        }
+    }
+
+    #[test]
+    fn xsi_type_may_name_the_declared_type_or_one_derived_from_it() {
+        let pl = format!(r#"{XSI_NS} xmlns:pl="urn:ladderpost:participatieladder:v1""#);
+        let own = variant(
+            &pl,
+            "<Huisnummer>",
+            r#"<Huisnummer xsi:type=" pl:Huisnummer ">"#,
+        );
+        assert_eq!(codes(&own), Vec::<&str>::new());
+        let complex = variant(&pl, "<Adres>", r#"<Adres xsi:type="pl:Adres">"#);
+        assert_eq!(codes(&complex), Vec::<&str>::new());
+        let xs = format!(r#"{XSI_NS} xmlns:xs="http://www.w3.org/2001/XMLSchema""#);
+        for (decls, to) in [
+            // A base of the declared type is not derived from it.
+            (xs.as_str(), r#"<Huisnummer xsi:type="xs:positiveInteger">"#),
+            (pl.as_str(), r#"<Huisnummer xsi:type="pl:Postcode">"#),
+            (pl.as_str(), r#"<Huisnummer xsi:type="pl:Bestaatniet">"#),
+            (pl.as_str(), r#"<Huisnummer xsi:type="q:Huisnummer">"#),
+        ] {
+            assert_eq!(
+                codes(&variant(decls, "<Huisnummer>", to)),
+                ["xsd.xsi"],
+                "{to}"
+            );
+        }
+        // The value is checked against the type xsi:type names.
+        let bad_value = variant(
+            &pl,
+            "<Huisnummer>112",
+            r#"<Huisnummer xsi:type="pl:Huisnummer">100000"#,
+        );
+        assert_eq!(codes(&bad_value), ["xsd.range"]);
+    }
+}

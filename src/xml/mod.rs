@@ -126,21 +126,25 @@ fn is_name_char(c: char) -> bool {
         || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
 }
 
-/// Whether `name` is a namespace-well-formed qualified name: an XML `Name`
-/// with at most one colon, not at either end.
+/// Whether `name` is a namespace-well-formed qualified name (Namespaces in
+/// XML 1.0, [7]): an NCName, or two joined by one colon.
 pub fn is_qname(name: &[u8]) -> bool {
-    let colons = name.iter().filter(|&&b| b == b':').count();
-    if colons > 1 || name.first() == Some(&b':') || name.last() == Some(&b':') {
-        return false;
+    match name.iter().position(|&b| b == b':') {
+        Some(i) => is_ncname(&name[..i]) && is_ncname(&name[i + 1..]),
+        None => is_ncname(name),
     }
+}
+
+/// Whether `name` is an NCName: an XML `Name` without a colon.
+pub fn is_ncname(name: &[u8]) -> bool {
     if name.is_ascii() {
         // The common case, without decoding.
         return match name.split_first() {
             Some((first, rest)) => {
-                (first.is_ascii_alphabetic() || matches!(first, b'_' | b':'))
-                    && rest.iter().all(|b| {
-                        b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'-' | b'.')
-                    })
+                (first.is_ascii_alphabetic() || *first == b'_')
+                    && rest
+                        .iter()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
             }
             None => false,
         };
@@ -149,7 +153,164 @@ pub fn is_qname(name: &[u8]) -> bool {
         return false;
     };
     let mut chars = name.chars();
-    chars.next().is_some_and(is_name_start) && chars.all(is_name_char)
+    chars.next().is_some_and(|c| c != ':' && is_name_start(c))
+        && chars.all(|c| c != ':' && is_name_char(c))
+}
+
+/// The XML namespace, bound to the prefix `xml` by definition.
+pub const XML_NAMESPACE: &str = "http://www.w3.org/XML/1998/namespace";
+/// The namespace of namespace declarations themselves.
+const XMLNS_NAMESPACE: &str = "http://www.w3.org/2000/xmlns/";
+
+/// The namespace declarations in scope (Namespaces in XML 1.0). A
+/// namespace name is the declaration's normalised attribute value, with
+/// references resolved (XML 1.0 §3.3.3), so `urn:x&#x3A;y` and `urn:x:y`
+/// name the same namespace.
+#[derive(Default)]
+pub struct Namespaces {
+    /// `(prefix, namespace name)`; the default namespace has prefix "" and
+    /// an empty name when undeclared.
+    bindings: Vec<(Box<[u8]>, Box<str>)>,
+    /// Where each open element's declarations start in `bindings`.
+    marks: Vec<usize>,
+}
+
+impl Namespaces {
+    /// Opens an element: takes its namespace declarations into scope.
+    pub fn open(&mut self, element: &quick_xml::events::BytesStart<'_>) -> Result<(), String> {
+        self.marks.push(self.bindings.len());
+        for attr in element.attributes().with_checks(false) {
+            let attr = attr.map_err(|e| format!("not well-formed attribute: {e}"))?;
+            let prefix: &[u8] = match attr.key.as_ref() {
+                b"xmlns" => b"",
+                key => match key.strip_prefix(b"xmlns:") {
+                    Some(p) => p,
+                    None => continue,
+                },
+            };
+            let raw = std::str::from_utf8(&attr.value).unwrap_or("");
+            let name = attribute_value(raw)?;
+            let shown = String::from_utf8_lossy(prefix);
+            match (prefix, name.as_ref()) {
+                (b"xml", XML_NAMESPACE) => continue,
+                (b"xml", _) => return Err("the prefix xml is bound to its own namespace and no other".into()),
+                (b"xmlns", _) => return Err("the prefix xmlns cannot be declared".into()),
+                (_, XML_NAMESPACE | XMLNS_NAMESPACE) => {
+                    return Err(format!("namespace {name} cannot be bound to {}", if prefix.is_empty() { "the default namespace".to_string() } else { format!("prefix {shown}") }))
+                }
+                (p, "") if !p.is_empty() => {
+                    return Err(format!("xmlns:{shown}=\"\" undeclares a prefix, which Namespaces in XML 1.0 does not allow"))
+                }
+                _ => {}
+            }
+            self.bindings.push((prefix.into(), name.into()));
+        }
+        Ok(())
+    }
+
+    /// Closes the innermost open element.
+    pub fn close(&mut self) {
+        if let Some(mark) = self.marks.pop() {
+            self.bindings.truncate(mark);
+        }
+    }
+
+    /// The namespace name `prefix` is bound to ("" for the default
+    /// namespace); `Ok(None)` for no namespace (no prefix, no default),
+    /// `Err` for an undeclared prefix.
+    pub fn resolve(&self, prefix: &[u8]) -> Result<Option<&str>, UndeclaredPrefix> {
+        if prefix == b"xml" {
+            return Ok(Some(XML_NAMESPACE));
+        }
+        match self
+            .bindings
+            .iter()
+            .rev()
+            .find(|(p, _)| p.as_ref() == prefix)
+        {
+            Some((_, name)) if name.is_empty() => Ok(None),
+            Some((_, name)) => Ok(Some(name)),
+            None if prefix.is_empty() => Ok(None),
+            None => Err(UndeclaredPrefix),
+        }
+    }
+}
+
+/// A prefix used without a declaration in scope.
+#[derive(Debug, PartialEq, Eq)]
+pub struct UndeclaredPrefix;
+
+/// Splits a qualified name into prefix ("" when none) and local part.
+pub fn split_qname(name: &[u8]) -> (&[u8], &[u8]) {
+    match name.iter().position(|&b| b == b':') {
+        Some(i) => (&name[..i], &name[i + 1..]),
+        None => (b"", name),
+    }
+}
+
+/// Checks an XML declaration, `<?xml` to `?>`, against its grammar (XML 1.0
+/// [23]-[32], [80]-[81]): version, then an optional encoding, then an
+/// optional standalone, each after white space, nothing else. Returns the
+/// encoding named, if any.
+pub fn declaration(decl: &str) -> Result<Option<&str>, String> {
+    let inner = decl
+        .strip_prefix("<?xml")
+        .and_then(|d| d.strip_suffix("?>"))
+        .ok_or("the XML declaration is not closed by ?>")?;
+    let mut rest = inner;
+    /// One pseudo-attribute `S name Eq quoted-value`, if `rest` starts
+    /// with it; moves `rest` past it.
+    fn pseudo<'a>(name: &str, rest: &mut &'a str) -> Result<Option<&'a str>, String> {
+        let after_space = rest.trim_start_matches([' ', '\t', '\r', '\n']);
+        let spaced = after_space.len() < rest.len();
+        let Some(after_name) = after_space.strip_prefix(name) else {
+            return Ok(None);
+        };
+        if !spaced {
+            return Err(format!(
+                "white space is needed before {name} in the XML declaration"
+            ));
+        }
+        let after_eq = after_name
+            .trim_start_matches([' ', '\t', '\r', '\n'])
+            .strip_prefix('=')
+            .ok_or_else(|| format!("{name} in the XML declaration needs ="))?
+            .trim_start_matches([' ', '\t', '\r', '\n']);
+        let quote = after_eq
+            .chars()
+            .next()
+            .filter(|q| matches!(q, '"' | '\''))
+            .ok_or_else(|| format!("the value of {name} in the XML declaration needs quotes"))?;
+        let body = &after_eq[1..];
+        let end = body
+            .find(quote)
+            .ok_or_else(|| format!("the value of {name} in the XML declaration is not closed"))?;
+        *rest = &body[end + 1..];
+        Ok(Some(&body[..end]))
+    }
+    let version =
+        pseudo("version", &mut rest)?.ok_or("the XML declaration must start with version")?;
+    if version != "1.0" {
+        return Err("only XML version 1.0 is accepted".into());
+    }
+    let encoding = pseudo("encoding", &mut rest)?;
+    if let Some(e) = encoding {
+        let mut chars = e.chars();
+        let ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+            && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if !ok {
+            return Err(format!("{e:?} is not an encoding name"));
+        }
+    }
+    if let Some(s) = pseudo("standalone", &mut rest)? {
+        if s != "yes" && s != "no" {
+            return Err(format!("standalone must be \"yes\" or \"no\", not {s:?}"));
+        }
+    }
+    if !rest.trim_start_matches([' ', '\t', '\r', '\n']).is_empty() {
+        return Err("the XML declaration holds something other than version, encoding and standalone, in that order".into());
+    }
+    Ok(encoding)
 }
 
 /// Resolves the body of a reference `&...;`: one of the five predefined
@@ -312,5 +473,92 @@ mod tests {
         let mut s = String::new();
         push_text(&mut s, "a\r\nb\rc\n");
         assert_eq!(s, "a\nb\nc\n");
+    }
+
+    #[test]
+    fn qualified_names_are_ncnames_on_both_sides_of_the_colon() {
+        for ok in ["a", "g:K", "_x:y.z-1", "é:ü"] {
+            assert!(is_qname(ok.as_bytes()), "{ok}");
+        }
+        for bad in [
+            "g:1K",
+            "g:-K",
+            "g:.K",
+            "1g:K",
+            "g:",
+            ":K",
+            "a:b:c",
+            "g:\u{301}K",
+            "",
+        ] {
+            assert!(!is_qname(bad.as_bytes()), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_xml_declaration_follows_its_grammar() {
+        for ok in [
+            r#"<?xml version="1.0"?>"#,
+            r#"<?xml version='1.0' encoding='utf-8'?>"#,
+            r#"<?xml version = "1.0"  encoding="UTF-8" standalone="no" ?>"#,
+            "<?xml\tversion=\"1.0\"\nstandalone='yes'?>",
+        ] {
+            assert!(declaration(ok).is_ok(), "{ok}");
+        }
+        assert_eq!(
+            declaration(r#"<?xml version="1.0" encoding="latin1"?>"#),
+            Ok(Some("latin1"))
+        );
+        for bad in [
+            r#"<?xml version="1.0" standalone="yes" encoding="UTF-8"?>"#,
+            r#"<?xml version="1.0" standalone="maybe"?>"#,
+            r#"<?xml version="1.0" standalone="NO"?>"#,
+            r#"<?xml version="1.0" Standalone="yes"?>"#,
+            r#"<?xml version="1.0" version="1.0"?>"#,
+            r#"<?xml version="1.0" foo="bar"?>"#,
+            r#"<?xml version="1.0"encoding="UTF-8"?>"#,
+            r#"<?xml encoding="UTF-8"?>"#,
+            r#"<?xml version="1.0" encoding="8bit"?>"#,
+            r#"<?xml version="1.0" encoding="UTF-8?>"#,
+            r#"<?xml version=1.0?>"#,
+        ] {
+            assert!(declaration(bad).is_err(), "{bad}");
+        }
+    }
+
+    fn start(tag: &str) -> quick_xml::events::BytesStart<'_> {
+        quick_xml::events::BytesStart::from_content(tag, tag.find(' ').unwrap_or(tag.len()))
+    }
+
+    #[test]
+    fn namespace_names_are_resolved_attribute_values() {
+        let mut ns = Namespaces::default();
+        ns.open(&start(r#"a xmlns="urn:x:&#x76;1" xmlns:p="urn:&#112;""#))
+            .unwrap();
+        assert_eq!(ns.resolve(b""), Ok(Some("urn:x:v1")));
+        assert_eq!(ns.resolve(b"p"), Ok(Some("urn:p")));
+        assert_eq!(ns.resolve(b"xml"), Ok(Some(XML_NAMESPACE)));
+        assert_eq!(ns.resolve(b"q"), Err(UndeclaredPrefix));
+        ns.open(&start(r#"b xmlns="""#)).unwrap();
+        assert_eq!(ns.resolve(b""), Ok(None), "the default undeclared");
+        ns.close();
+        assert_eq!(ns.resolve(b""), Ok(Some("urn:x:v1")));
+        ns.close();
+        assert_eq!(ns.resolve(b"p"), Err(UndeclaredPrefix));
+    }
+
+    #[test]
+    fn forbidden_namespace_declarations() {
+        for bad in [
+            r#"a xmlns:p="""#,
+            r#"a xmlns:xml="urn:other""#,
+            r#"a xmlns:xmlns="urn:x""#,
+            r#"a xmlns:p="http://www.w3.org/XML/1998/namespace""#,
+            r#"a xmlns="http://www.w3.org/2000/xmlns/""#,
+        ] {
+            assert!(Namespaces::default().open(&start(bad)).is_err(), "{bad}");
+        }
+        let ok = r#"a xmlns:xml="http://www.w3.org/XML/1998/namespace""#;
+        assert!(Namespaces::default().open(&start(ok)).is_ok());
     }
 }
