@@ -47,7 +47,7 @@ impl Finding {
 // Identity
 // ---------------------------------------------------------------------------
 
-/// `RegelBsnElfproef`: a BSN must pass the 11-check (DOMAIN.md "The data
+/// `RegelBsnElfproef`: a BSN must pass the 11-check (docs/domain.md "The data
 /// set": "identified by the BSN (… 9 digits, valid under the elfproef)";
 /// XSD type `Bsn`). Applies to `Client/Bsn` and `Intrekking/Bsn`. A value
 /// that is not 9 digits at all is a schema matter (`XsdPattern`).
@@ -74,7 +74,7 @@ pub fn geboortedatum_voor_meetdatum(geboortedatum: &Datum, meetdatum: &Datum) ->
 }
 
 /// `RegelMeetdatumToekomst`: a measurement cannot be dated after the day
-/// the message was sent (DOMAIN.md "The data set", item 10: the measurement
+/// the message was sent (docs/domain.md "The data set", item 10: the measurement
 /// is taken on the meetmoment; a later date is a measurement not yet taken).
 /// Compares the calendar date of `Verzonden` as written, ignoring timezones.
 pub fn meetdatum_niet_na_verzending(meetdatum: &Datum, verzonden: &Tijdstip) -> Option<Finding> {
@@ -91,7 +91,7 @@ pub fn meetdatum_niet_na_verzending(meetdatum: &Datum, verzonden: &Tijdstip) -> 
 }
 
 /// `RegelVolgendeMeetdatum` (planned date): the planned next measurement
-/// lies strictly after this one (DOMAIN.md item 11; XSD
+/// lies strictly after this one (docs/domain.md item 11; XSD
 /// `Werkproces/GeplandeMeetdatum`: "after the measurement date").
 pub fn geplande_meetdatum_na_meetdatum(meetdatum: &Datum, gepland: &Datum) -> Option<Finding> {
     (!gepland.is_after(meetdatum)).then(|| {
@@ -103,7 +103,7 @@ pub fn geplande_meetdatum_na_meetdatum(meetdatum: &Datum, gepland: &Datum) -> Op
 }
 
 /// `RegelVolgendeMeetdatum` (latest date): the latest next measurement lies
-/// strictly after this one and not before the planned one (DOMAIN.md item
+/// strictly after this one and not before the planned one (docs/domain.md item
 /// 11; XSD `Werkproces/UitersteMeetdatum`). One finding at most: if it is not
 /// after the measurement date, that is reported and not also the order
 /// against the planned date.
@@ -132,7 +132,7 @@ pub fn uiterste_meetdatum(
 // ---------------------------------------------------------------------------
 
 /// `RegelGroeipotentieelOntbreekt`: on rungs 1-5 growth potential must be
-/// decided at every measurement (DOMAIN.md item 14: "It must be decided at
+/// decided at every measurement (docs/domain.md item 14: "It must be decided at
 /// every measurement"; `003_*` §2.3). Returns it when present.
 pub fn groeipotentieel_vereist(
     trede: LadderTrede,
@@ -164,8 +164,8 @@ pub fn groeipotentieel_niet_van_toepassing(
 
 /// `RegelGroeipotentieelNietVanToepassing` for the potentietrede: where
 /// growth potential does not apply, neither does the rung one can grow to
-/// (DOMAIN.md item 14: the potentietrede is "consistent with growth
-/// potential"). Reported under this code, not `RegelPotentietrede`: the
+/// (docs/domain.md item 14: the potentietrede "must be consistent with the
+/// growth potential"). Reported under this code, not `RegelPotentietrede`: the
 /// field should be absent, whatever its value.
 pub fn potentietrede_niet_van_toepassing(
     trede: Trede,
@@ -188,7 +188,7 @@ fn geen_groei_mogelijk(trede: Trede) -> bool {
 }
 
 /// `RegelPotentietrede`: the potentietrede agrees with the rung and the
-/// growth potential (DOMAIN.md item 14: "a potentietrede above the current
+/// growth potential (docs/domain.md item 14: "a potentietrede above the current
 /// rung means `+`"; XSD `Plaatsing/Potentietrede`: "equal to it means 0;
 /// never below it"). Without growth potential only "below" is checked.
 pub fn potentietrede(
@@ -213,7 +213,7 @@ pub fn potentietrede(
 }
 
 /// `RegelUitstroomreden`: a reason for leaving only goes with code 9
-/// (DOMAIN.md "When a measurement is taken": leaving the ladder; XSD
+/// (docs/domain.md "When a measurement is taken": leaving the ladder; XSD
 /// `Plaatsing/Uitstroomreden`: "only with code 9").
 pub fn uitstroomreden_alleen_bij_trede_9(
     trede: Trede,
@@ -248,7 +248,7 @@ pub fn referentie_niet_naar_zichzelf(
     })
 }
 
-/// `RegelDubbel`: a code list item counts once (DOMAIN.md item 15
+/// `RegelDubbel`: a code list item counts once (docs/domain.md item 15
 /// inkomenssituatie "one or more"; subgroups; questionnaire answers, one per
 /// question asked). Returns, for every repeated occurrence after the first,
 /// its index in `values` and the finding.
@@ -271,8 +271,8 @@ pub fn geen_dubbele<T: PartialEq + fmt::Display>(
 }
 
 // ---------------------------------------------------------------------------
-// Warnings: municipalities' consistency checks (`001_*` §1.4, DOMAIN.md
-// "Checks municipalities run on the data"). Accepted, but flagged.
+// Warnings: municipalities' consistency checks (`001_*` §1.4, docs/domain.md
+// "Rules and warnings"). Accepted, but flagged.
 // ---------------------------------------------------------------------------
 
 fn is_true(value: Option<bool>) -> bool {
@@ -312,7 +312,7 @@ pub fn traject_op_trede_1_of_2(
 
 /// `SignaalTrede6MetOndersteuning`: "klant ingedeeld op 6" while an
 /// instrument is in use — paid work *with* support is rung 5 (`001_*` §1.4,
-/// DOMAIN.md rung table).
+/// docs/domain.md, the table of Treden).
 pub fn trede_6_met_ondersteuning(
     plaatsing: &Plaatsing,
     kenmerken: Option<&Klantkenmerken>,
