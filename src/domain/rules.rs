@@ -48,8 +48,8 @@ impl Finding {
 // ---------------------------------------------------------------------------
 
 /// `RegelBsnElfproef`: a BSN must pass the 11-check (docs/domain.md "The data
-/// set": "identified by the BSN (… 9 digits, valid under the elfproef)";
-/// XSD type `Bsn`). Applies to `Client/Bsn` and `Intrekking/Bsn`. A value
+/// set": "nine digits that pass the elfproef"; the check itself is
+/// `Bsn::parse`; XSD type `Bsn`). Applies to `Client/Bsn` and `Intrekking/Bsn`. A value
 /// that is not 9 digits at all is a schema matter (`XsdPattern`).
 pub fn bsn(value: &str) -> Result<Bsn, Finding> {
     Bsn::parse(value).map_err(|e| match e {
