@@ -219,15 +219,19 @@ impl Namespaces {
     /// namespace); `Ok(None)` for no namespace (no prefix, no default),
     /// `Err` for an undeclared prefix.
     pub fn resolve(&self, prefix: &[u8]) -> Result<Option<&str>, UndeclaredPrefix> {
-        if prefix == b"xml" {
+        // Called for every element: the unprefixed case without comparing
+        // bytes (a `memcmp` call per binding showed in profiles).
+        let found = if prefix.is_empty() {
+            self.bindings.iter().rev().find(|(p, _)| p.is_empty())
+        } else if prefix == b"xml" {
             return Ok(Some(XML_NAMESPACE));
-        }
-        match self
-            .bindings
-            .iter()
-            .rev()
-            .find(|(p, _)| p.as_ref() == prefix)
-        {
+        } else {
+            self.bindings
+                .iter()
+                .rev()
+                .find(|(p, _)| p.len() == prefix.len() && p.as_ref() == prefix)
+        };
+        match found {
             Some((_, name)) if name.is_empty() => Ok(None),
             Some((_, name)) => Ok(Some(name)),
             None if prefix.is_empty() => Ok(None),
