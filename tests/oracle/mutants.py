@@ -7,12 +7,17 @@ Usage:
 
 Reads every ``*.xml`` under the seed dir (recursively, sorted), writes the
 seeds themselves plus at least ``--count`` deterministic, deduplicated,
-well-formed mutants to OUTDIR as ``m00001.xml`` ... and ``OUTDIR/verdicts.json``:
+well-formed mutants, then at least ``--family-min`` mutants of each family of
+issue #11 (FAMILIES: namespace names with character references, XML
+declarations, NCNames, xsi:type, markup in values; these may be not
+well-formed) to OUTDIR as ``m00001.xml`` ... and ``OUTDIR/verdicts.json``:
 
     [{"file": "m00001.xml", "kind": "seed", "mutation": "...",
-      "xmllint": true, "xmlschema": true}, ...]
+      "xmllint": true, "xmlschema": true, "well_formed": true}, ...]
 
-(true = schema-valid). The two oracles are ``xmllint --schema`` (libxml2) and
+(true = schema-valid; ``well_formed``: lxml parses it, for information).
+A document an oracle cannot parse, or reports as not namespace-well-formed,
+counts as not valid for that oracle. The two oracles are ``xmllint --schema`` (libxml2) and
 the Python package ``xmlschema`` (``XMLSchema10``), run without network access.
 
 Mutation descriptions have the form ``CLASS @ PATH``: CLASS says what was done
@@ -985,6 +990,471 @@ def m_empty_quotes(rng, sc, seed):
     return "lexical: element-only whitespace %s @ /" % json.dumps(ws), m
 
 
+# ---------------------------------------------------------------------------
+# Issue #11 families: generated on top of --count (at least --family-min each,
+# see FAMILIES), and kept even when not well-formed: a document that is not
+# (namespace-)well-formed is not schema-valid, and both oracles say so (see
+# the oracle section). Class strings (before " @ ") are keyed on by
+# tests/oracle.rs.
+# ---------------------------------------------------------------------------
+
+def spell_with_refs(rng, s, at_least=1):
+    """s with a random non-empty set of its characters written as character
+    references (decimal or hex, random hex case and leading zeros)."""
+    idx = list(range(len(s)))
+    chosen = set(rng.sample(idx, rng.randint(min(at_least, len(s)), len(s))))
+    out = []
+    for i, ch in enumerate(s):
+        if i not in chosen:
+            out.append(esc_attr(ch, '"'))
+            continue
+        zeros = "0" * rng.choice([0, 0, 0, 1, 3])
+        if rng.random() < 0.5:
+            h = "%X" % ord(ch)
+            out.append("&#x%s%s;" % (zeros, h if rng.random() < 0.5 else h.lower()))
+        else:
+            out.append("&#%s%d;" % (zeros, ord(ch)))
+    return "".join(out)
+
+
+def add_raw_attrs(m, el, s):
+    ov = m.ov(el)
+    ov["extra_attrs"] = ov.get("extra_attrs", "") + s
+
+
+def insert_raw(m, parent, idx, raw):
+    """Raw markup as the idx-th child of parent (one per mutant)."""
+    marker = etree.Comment("@@RAW@@")
+    parent.insert(idx, marker)
+    m.raw_marker = raw
+
+
+def replace_raw(m, el, raw):
+    parent = el.getparent()
+    idx = list(parent).index(el)
+    tail = el.tail
+    parent.remove(el)
+    insert_raw(m, parent, idx, raw)
+    parent[idx].tail = tail
+
+
+def wildcard_box(rng, sc, m):
+    """(area, box element, created) of a LokaleKenmerken / Subgroepen of a
+    Meting or Correctie root, made if absent; None for other roots."""
+    holders = [e for e in elements(m.root) if etree.QName(e).localname in ("Meting", "Correctie")
+               and etree.QName(e).namespace == sc.tns]
+    if not holders:
+        return None
+    area = rng.choice(["LokaleKenmerken", "Subgroepen"])
+    box = holders[0].find("{%s}%s" % (sc.tns, area))
+    created = box is None
+    if created:
+        box = etree.Element("{%s}%s" % (sc.tns, area))
+        seq_insert(sc, holders[0], box)
+    return area, box, created
+
+
+FOREIGN_G = "urn:gemeente:test"
+
+
+def m_ns_charref(rng, sc, seed):
+    """(a) Namespace names spelled with character references."""
+    m = Mutant(seed)
+    tns = sc.tns
+    r = rng.randrange(6)
+    if r in (0, 1):
+        # The document's own declaration of the target namespace, however
+        # it is bound (default or prefix): first occurrence in the output.
+        near = r == 1 and rng.random() < 0.4
+        uri = tns
+        if near:
+            i = rng.randrange(len(tns))
+            ch = rng.choice([c for c in "vV1x:" if c != tns[i]])
+            spelled = spell_with_refs(rng, tns[:i]) + charref(ch, True) + esc_attr(tns[i + 1:], '"')
+            how = "near-miss"
+        else:
+            spelled = spell_with_refs(rng, uri)
+            how = "same"
+        if r == 1:
+            m.ov(m.root)["force_prefix"] = rng.choice(["pl", "p", "lad"])
+        m.raw_subs = [('="%s"' % tns, '="%s"' % spelled)]
+        return "ns-charref: target namespace %s%s %s @ /" % (
+            how, " prefixed" if r == 1 else "", show(spelled)), m
+    if r == 2:
+        # The XSI namespace spelled with references, then an xsi attribute.
+        spelled = spell_with_refs(rng, XSI)
+        els = elements(m.root)
+        el = rng.choice(els)
+        p = rng.choice(["xsi", "i", "xi"])
+        what = rng.choice(["schemaLocation", "noNamespaceSchemaLocation", "nil-false", "type-own"])
+        on_el = rng.random() < 0.5
+        decl = ' xmlns:%s="%s"' % (p, spelled)
+        if what == "schemaLocation":
+            a = ' %s:schemaLocation="%s participatieladder-v1.xsd"' % (p, tns)
+        elif what == "noNamespaceSchemaLocation":
+            a = ' %s:noNamespaceSchemaLocation="x.xsd"' % p
+        elif what == "nil-false":
+            a = ' %s:nil="false"' % p
+        else:
+            t = sc.type_of(el)
+            if t is None or not t.startswith("pl:"):
+                return None
+            a = ' xmlns:tq="%s" %s:type="tq:%s"' % (tns, p, t[3:])
+        add_raw_attrs(m, el if on_el else m.root, decl)
+        add_raw_attrs(m, el, a)
+        return "ns-charref: xsi namespace spelled, %s:%s on %s @ %s" % (
+            p, what, etree.QName(el).localname, path_of(el)), m
+    if r in (3, 4):
+        # An element in ##other wildcard content whose namespace is the
+        # target namespace (not allowed) or another one, spelled.
+        wb = wildcard_box(rng, sc, m)
+        if wb is None:
+            return None
+        area, box, created = wb
+        which = rng.choice(["tns", "tns", "foreign", "near-miss"])
+        if which == "tns":
+            uri = spell_with_refs(rng, tns)
+        elif which == "foreign":
+            uri = spell_with_refs(rng, FOREIGN_G)
+        else:
+            uri = spell_with_refs(rng, tns[:-1]) + charref("2", rng.random() < 0.5)
+        name = rng.choice(["Kenmerk", "Stadsdeel", "Toelichting"])
+        if rng.random() < 0.5:
+            raw = '<%s xmlns="%s">x</%s>' % (name, uri, name)
+            form = "default"
+        else:
+            raw = '<q:%s xmlns:q="%s">x</q:%s>' % (name, uri, name)
+            form = "prefixed"
+        idx = rng.randint(0, len(box)) if rng.random() < 0.3 else len(box)
+        insert_raw(m, box, idx, raw)
+        return "ns-charref: %s element (%s) in %s%s %s @ %s" % (
+            which, form, area, " (new)" if created else "", show(uri), path_of(box)), m
+    # Two attributes with the same local name whose namespaces are equal
+    # only once references are resolved (not namespace-well-formed), or
+    # differ by one character (well-formed).
+    same = rng.random() < 0.7
+    base = rng.choice([FOREIGN_G, "urn:x:a", "http://example.org/ns"])
+    other = base if same else base[:-1] + chr(ord(base[-1]) + 1)
+    a_uri, b_uri = spell_with_refs(rng, base), esc_attr(other, '"')
+    if rng.random() < 0.5:
+        a_uri, b_uri = b_uri, a_uri
+    local = rng.choice(["k", "code", "id"])
+    attrs = ' xmlns:a="%s" xmlns:b="%s" a:%s="1" b:%s="2"' % (a_uri, b_uri, local, local)
+    wb = wildcard_box(rng, sc, m) if rng.random() < 0.6 else None
+    if wb is not None:
+        area, box, created = wb
+        insert_raw(m, box, len(box), '<g:Kenmerk xmlns:g="%s"%s>x</g:Kenmerk>' % (FOREIGN_G, attrs))
+        where = "in " + area + (" (new)" if created else "")
+        at = path_of(box)
+    else:
+        el = rng.choice(elements(m.root))
+        add_raw_attrs(m, el, attrs)
+        where = "on " + etree.QName(el).localname
+        at = path_of(el)
+    return "ns-charref: attributes with %s namespaces %s @ %s" % (
+        "equal-after-refs" if same else "different", where, at), m
+
+
+XMLDECL_DEFECTS = ["standalone-before-encoding", "standalone-value", "pseudo-attr-case",
+                   "twice", "unknown-pseudo-attr", "no-space", "encname", "version-value",
+                   "quotes-mismatched"]
+
+
+def m_xml_decl(rng, sc, seed):
+    """(b) XML declarations, productions [23]-[32] of XML 1.0."""
+    m = Mutant(seed)
+
+    def eq():
+        return rng.choice(["=", "=", " = ", "\t=", "= ", "\n=\n"])
+
+    def ws():
+        return rng.choice([" ", " ", "  ", "\t", "\n", "\r\n", " \t "])
+
+    def q(v):
+        c = rng.choice(['"', "'"])
+        return "%s%s%s" % (c, v, c)
+
+    parts = [["version", eq(), q("1.0")]]
+    if rng.random() < 0.7:
+        parts.append(["encoding", eq(), q(rng.choice(["UTF-8", "utf-8", "Utf-8"]))])
+    if rng.random() < 0.5:
+        parts.append(["standalone", eq(), q(rng.choice(["yes", "no"]))])
+    defect = rng.choice(XMLDECL_DEFECTS) if rng.random() < 0.6 else None
+    seps = [ws() for _ in parts]
+    if defect == "standalone-before-encoding":
+        have = {n: [n, e, v] for n, e, v in parts}
+        enc = have.get("encoding") or ["encoding", eq(), q("UTF-8")]
+        sd = have.get("standalone") or ["standalone", eq(), q(rng.choice(["yes", "no"]))]
+        parts = [parts[0], sd, enc]
+        seps = [ws() for _ in parts]
+    elif defect == "standalone-value":
+        v = rng.choice(["maybe", "NO", "Yes", "YES", "true", "1", "", " yes", "yes "])
+        sd = ["standalone", eq(), q(v)]
+        if parts[-1][0] == "standalone":
+            parts[-1] = sd
+        else:
+            parts.append(sd)
+            seps.append(ws())
+    elif defect == "pseudo-attr-case":
+        i = rng.randrange(len(parts))
+        parts[i][0] = rng.choice([parts[i][0].capitalize(), parts[i][0].upper()])
+    elif defect == "twice":
+        i = rng.randrange(len(parts))
+        parts.insert(i + 1, list(parts[i]))
+        seps.append(ws())
+    elif defect == "unknown-pseudo-attr":
+        i = rng.randint(1, len(parts))
+        parts.insert(i, [rng.choice(["foo", "lang", "xml:lang", "charset"]), eq(), q("x")])
+        seps.append(ws())
+    elif defect == "no-space":
+        if len(parts) < 2:
+            if rng.random() < 0.5:
+                parts.append(["encoding", eq(), q("UTF-8")])
+            else:
+                parts.append(["standalone", eq(), q("yes")])
+            seps.append(ws())
+        i = rng.randrange(1, len(parts))
+        seps[i] = ""
+        defect = "no-space-before-" + parts[i][0]
+    elif defect == "encname":
+        v = rng.choice(["1UTF-8", "_UTF-8", "", "-UTF-8", "UTF-8?", "UTF-8 ", "ÜTF-8"])
+        enc = ["encoding", eq(), q(v)]
+        if len(parts) > 1 and parts[1][0] == "encoding":
+            parts[1] = enc
+        else:
+            parts.insert(1, enc)
+            seps.append(ws())
+    elif defect == "version-value":
+        parts[0][2] = q(rng.choice(["2.0", "1", "1.0 ", " 1.0", "1.x", "v1.0", ""]))
+    elif defect == "quotes-mismatched":
+        i = rng.randrange(len(parts))
+        v = parts[i][2]
+        parts[i][2] = v[:-1] + ("'" if v[0] == '"' else '"')
+    body = "".join(sep + n + e + v for sep, (n, e, v) in zip(seps, parts))
+    tail = rng.choice(["", "", " ", "\n"])
+    m.decl = "<?xml%s%s?>\n" % (body, tail)
+    return "xml-decl: %s %s @ /" % (defect or "valid", show(m.decl)), m
+
+
+BAD_NCNAME_START = ["1", "9", "-", ".", "\u0301", "\u0300", "\u00b7", "\u203f"]
+NAME_REST = ["K", "k", "1", "-", ".", "_", "\u00b7", "\u0301", "é"]
+
+
+def m_ncname(rng, sc, seed):
+    """(c) Names after a prefix that are not NCNames, and xmlns:p=""."""
+    m = Mutant(seed)
+
+    def local(bad):
+        first = rng.choice(BAD_NCNAME_START) if bad else rng.choice(["K", "_", "é", "Kenmerk"])
+        return first + "".join(rng.choice(NAME_REST) for _ in range(rng.randint(0, 3)))
+
+    r = rng.randrange(7)
+    wb = wildcard_box(rng, sc, m) if r not in (4, 5) else None
+    if r not in (4, 5) and wb is None:
+        r = rng.choice([4, 5])
+    if r in (0, 1):
+        # element name in skipped content; r == 1: controls that are NCNames
+        area, box, created = wb
+        bad = r == 0
+        name = "g:" + local(bad)
+        if bad and rng.random() < 0.15:
+            name = "g:a:" + local(False)
+        if rng.random() < 0.5:
+            raw = '<%s xmlns:g="%s">x</%s>' % (name, FOREIGN_G, name)
+        else:
+            raw = '<g:Blok xmlns:g="%s"><%s/></g:Blok>' % (FOREIGN_G, name)
+        insert_raw(m, box, len(box), raw)
+        return "ncname: element %s %s in %s @ %s" % ("bad" if bad else "good", show(name), area,
+                                                   path_of(box)), m
+    if r == 2:
+        area, box, created = wb
+        bad = rng.random() < 0.75
+        aname = "g:" + local(bad)
+        raw = '<g:Kenmerk xmlns:g="%s" %s="x">x</g:Kenmerk>' % (FOREIGN_G, aname)
+        insert_raw(m, box, len(box), raw)
+        return "ncname: attribute %s %s in %s @ %s" % ("bad" if bad else "good", show(aname), area,
+                                                     path_of(box)), m
+    if r == 3:
+        # a prefix that is not an NCName, declared and used
+        area, box, created = wb
+        p = rng.choice(BAD_NCNAME_START) + rng.choice(["p", "g"])
+        if rng.random() < 0.5:
+            raw = '<%s:K xmlns:%s="%s">x</%s:K>' % (p, p, FOREIGN_G, p)
+            how = "used"
+        else:
+            raw = '<g:K xmlns:g="%s" xmlns:%s="%s">x</g:K>' % (FOREIGN_G, p, FOREIGN_G)
+            how = "declared"
+        insert_raw(m, box, len(box), raw)
+        return "ncname: prefix %s %s in %s @ %s" % (how, show(p), area, path_of(box)), m
+    if r == 4:
+        # on a schema element: a target-namespace element whose local name
+        # (after a prefix) is not an NCName, or a foreign attribute so named
+        cands = text_elements(sc, m.root)
+        if not cands:
+            return None
+        el = rng.choice(cands)
+        name = etree.QName(el).localname
+        if rng.random() < 0.5:
+            bad = "pl:" + rng.choice(BAD_NCNAME_START) + name
+            raw = '<%s xmlns:pl="%s">%s</%s>' % (bad, sc.tns, esc_text(el.text or ""), bad)
+            replace_raw(m, el, raw)
+            return "ncname: schema element renamed %s @ %s" % (show(bad), path_of(el.getparent())), m
+        aname = "g:" + local(True)
+        add_raw_attrs(m, el, ' xmlns:g="%s" %s="x"' % (FOREIGN_G, aname))
+        return "ncname: attribute %s on %s @ %s" % (show(aname), name, path_of(el)), m
+    # xmlns:p="" (r 5: on a schema element, r 6: on foreign content)
+    if r == 5:
+        el = rng.choice(elements(m.root))
+        p = rng.choice(["p", "gem", "pl", "xsi", "lad"])
+        q = rng.choice(['""', "''"])
+        add_raw_attrs(m, el, " xmlns:%s=%s" % (p, q))
+        return "ncname: undeclare xmlns:%s=\"\" on %s @ %s" % (p, etree.QName(el).localname,
+                                                              path_of(el)), m
+    area, box, created = wb
+    used = rng.random() < 0.5
+    inner = '<g:Leeg xmlns:g=""/>' if used else '<g:Leeg xmlns:p=""/>'
+    raw = '<g:Kenmerk xmlns:g="%s">%s</g:Kenmerk>' % (FOREIGN_G, inner)
+    insert_raw(m, box, len(box), raw)
+    return "ncname: undeclare xmlns:%s=\"\" in %s @ %s" % ("g" if used else "p", area,
+                                                          path_of(box)), m
+
+
+# Built-in derivation (Datatypes §3.3), as far as the schema's types need it.
+BUILTIN_BASE = {
+    "xs:positiveInteger": "xs:nonNegativeInteger", "xs:nonNegativeInteger": "xs:integer",
+    "xs:integer": "xs:decimal", "xs:decimal": "xs:anySimpleType",
+    "xs:token": "xs:normalizedString", "xs:normalizedString": "xs:string",
+    "xs:string": "xs:anySimpleType", "xs:date": "xs:anySimpleType",
+    "xs:dateTime": "xs:anySimpleType", "xs:boolean": "xs:anySimpleType",
+    "xs:anySimpleType": "xs:anyType",
+}
+
+
+def type_chain(sc, t):
+    """t, its base, its base's base, ... up to xs:anyType."""
+    out = [t]
+    while True:
+        if t in sc.simple:
+            t = sc.simple[t]["base"]
+        elif t in BUILTIN_BASE:
+            t = BUILTIN_BASE[t]
+        elif t in sc.complex_seq:
+            t = "xs:anyType"
+        else:
+            return out
+        out.append(t)
+
+
+def m_xsi_type(rng, sc, seed):
+    """(d) xsi:type naming the declared type, a type derived from it, or not."""
+    m = Mutant(seed)
+    tns = sc.tns
+    cands = [e for e in elements(m.root) if sc.type_of(e) is not None]
+    if not cands:
+        return None
+    if rng.random() < 0.6:
+        simple = [e for e in cands if sc.is_simple(e)]
+        cands = simple or cands
+    el = rng.choice(cands)
+    own = sc.type_of(el)
+    chain = type_chain(sc, own)
+    everything = sorted(set(sc.simple) | set(sc.complex_seq) | set(BUILTIN_BASE))
+    derived = [t for t in everything if t != own and own in type_chain(sc, t)]
+    how = rng.choice(["own", "own", "own-ws", "own-unprefixed", "base", "derived", "derived",
+                      "unrelated", "undefined", "unbound-prefix", "wrong-namespace", "any"])
+    if how in ("own", "own-ws", "own-unprefixed"):
+        target = own
+    elif how == "base":
+        target = chain[1]
+    elif how == "derived":
+        if not derived:
+            return None
+        target = rng.choice(derived)
+    elif how == "unrelated":
+        target = rng.choice([t for t in everything if t not in chain and t not in derived])
+    elif how == "undefined":
+        target = own[:3] + rng.choice(typo_variants(own[3:]))
+        if target in everything:
+            return None
+    elif how == "any":
+        target = rng.choice(["xs:anyType", "xs:anySimpleType"])
+    else:
+        target = own
+    pl = rng.choice(["pl", "p", "t", "ns9"])
+    xs = rng.choice(["xs", "xsd", "s"])
+    decls = ""
+    prefix, local = target.split(":")
+    if how == "own-unprefixed":
+        # only means the target namespace where it is the default namespace
+        if prefix != "pl" or el.prefix is not None or etree.QName(el).namespace != tns:
+            return None
+        value = local
+    elif how == "unbound-prefix":
+        value = "q:" + local
+    elif prefix == "pl":
+        decls += ' xmlns:%s="%s"' % (pl, tns + ":x" if how == "wrong-namespace" else tns)
+        value = "%s:%s" % (pl, local)
+    else:
+        decls += ' xmlns:%s="%s"' % (xs, tns if how == "wrong-namespace" else XS)
+        value = "%s:%s" % (xs, local)
+    if how == "own-ws":
+        lead, trail = rng.choice([(" ", " "), ("  ", ""), ("", "\t"), ("\n", "\n"),
+                                  ("&#x20;", ""), ("", "&#9;"), ("&#10;", "&#13;")])
+        value = lead + value + trail
+        label = value
+    else:
+        label = value
+    xsi = rng.choice(["xsi", "i"])
+    xsi_decl = ' xmlns:%s="%s"' % (xsi, XSI)
+    if rng.random() < 0.5:
+        add_raw_attrs(m, m.root, xsi_decl)
+        xsi_decl = ""
+    add_raw_attrs(m, el, '%s%s %s:type="%s"' % (xsi_decl, decls, xsi, value))
+    return "xsi-type: %s[%s] %s on %s @ %s" % (how, own, show(label), etree.QName(el).localname,
+                                              path_of(el)), m
+
+
+MARKUP_PIECES = ["]]&gt;", "]]>", "<![CDATA[]]]]><![CDATA[>]]>", "<![CDATA[<Fout>]]>",
+                 "&lt;/Omschrijving&gt;&lt;/Fout&gt;", "&lt;![CDATA[", "&amp;lt;", "]]",
+                 "&#93;&#93;&#62;", "<![CDATA[x", "-->", "<!--]]>-->", "&lt;?xml?&gt;",
+                 "<![CDATA[&amp;]]>", "]]]]&gt;", "&#x5D;]&gt;"]
+
+
+def m_markup_values(rng, sc, seed):
+    """(e) Values whose text looks like markup, `]]>` above all: error
+    messages quote them, so the Foutbericht must survive them (the reply
+    itself is checked in tests/no_panic.rs)."""
+    m = Mutant(seed)
+    if rng.random() < 0.15:
+        raw = rng.choice(["]]>", "]]&gt;", "<![CDATA[", "&lt;/Fout&gt;"])
+        m.root.attrib.pop("versie", None)
+        add_raw_attrs(m, m.root, ' versie="%s"' % raw)
+        return "markup: versie=%s @ /" % show(raw), m
+    cands = text_elements(sc, m.root)
+    if not cands:
+        return None
+    el = rng.choice(cands)
+    text = el.text or ""
+    pieces = [rng.choice(MARKUP_PIECES) for _ in range(rng.randint(1, 3))]
+    where = rng.choice(["replace", "before", "after", "middle"])
+    cut = {"replace": 0, "before": 0, "after": len(text), "middle": len(text) // 2}[where]
+    keep = "" if where == "replace" else text
+    raw = esc_text(keep[:cut]) + "".join(pieces) + esc_text(keep[cut:])
+    set_text(el, "")
+    m.ov(el)["content_raw"] = raw
+    return "markup: value[%s] %s %s @ %s" % (sc.type_of(el), where, show("".join(pieces)),
+                                            path_of(el)), m
+
+
+FAMILIES = [
+    ("ns-charref", m_ns_charref),
+    ("xml-decl", m_xml_decl),
+    ("ncname", m_ncname),
+    ("xsi-type", m_xsi_type),
+    ("markup-in-values", m_markup_values),
+]
+
+
 KINDS = [
     ("delete", m_delete),
     ("duplicate", m_duplicate),
@@ -1008,9 +1478,15 @@ KINDS = [
 
 
 def serialize(m, sc):
+    """The mutant's bytes, or None when a raw substitution found nothing."""
     data = m.serialize(sc.tns)
     if hasattr(m, "raw_marker"):
         data = data.replace(b"<!--@@RAW@@-->", m.raw_marker.encode("utf-8"), 1)
+    for old, new in getattr(m, "raw_subs", []):
+        old = old.encode("utf-8")
+        if old not in data:
+            return None
+        data = data.replace(old, new.encode("utf-8"), 1)
     return data
 
 
@@ -1031,6 +1507,11 @@ def well_formed(data):
 # ---------------------------------------------------------------------------
 
 LINE_RE = re.compile(r"^(m\d{5}\.xml) (validates|fails to validate)$")
+# libxml2 reports namespace errors (and some well-formedness errors) and goes
+# on to validate, even to "validates"; a document it reports as not
+# (namespace-)well-formed counts as not valid. Its fatal errors give no
+# verdict line at all.
+WF_ERROR_RE = re.compile(r"^(m\d{5}\.xml):\d+: (?:parser|namespace) error : ")
 
 
 def start_xmllint(schema, outdir, files):
@@ -1045,8 +1526,15 @@ def load_xmlschema(schema_path):
 
 
 def xmlschema_valid(xs_mod, schema, data):
-    res = xs_mod.XMLResource(data, allow="none", defuse="always")
-    return schema.is_valid(res, use_location_hints=False)
+    """False also when the document cannot be parsed (not well-formed) or an
+    xsi:type names a type xmlschema cannot resolve (it raises instead of
+    reporting cvc-elt.4.2)."""
+    from xmlschema.exceptions import XMLResourceParseError, XMLSchemaKeyError
+    try:
+        res = xs_mod.XMLResource(data, allow="none", defuse="always")
+        return schema.is_valid(res, use_location_hints=False)
+    except (XMLResourceParseError, XMLSchemaKeyError):
+        return False
 
 
 # ---------------------------------------------------------------------------
@@ -1060,6 +1548,8 @@ def main(argv=None):
     ap.add_argument("--out", required=True)
     ap.add_argument("--count", type=int, default=1200)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--family-min", type=int, default=60,
+                    help="mutants per issue-#11 family at least (FAMILIES)")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
     t0 = time.monotonic()
@@ -1106,7 +1596,7 @@ def main(argv=None):
                 continue
             desc, m = res
             data = serialize(m, sc)
-            if data in seen:
+            if data is None or data in seen:
                 continue
             if not well_formed(data):
                 rejected_wf += 1
@@ -1118,6 +1608,32 @@ def main(argv=None):
             break
     if made < args.count:
         raise SystemExit("could only make %d distinct mutants (wanted %d)" % (made, args.count))
+
+    # Issue #11 families, on top of --count with their own random stream (the
+    # mutants above stay what they were), not-well-formed ones kept.
+    per_family = max(args.family_min, args.count // len(KINDS))
+    frng = random.Random("families-%d" % args.seed)
+    for kind, fn in FAMILIES:
+        got, tries = 0, 0
+        while got < per_family:
+            tries += 1
+            if tries > per_family * 60:
+                raise SystemExit("family %s: only %d distinct mutants (wanted %d)"
+                                 % (kind, got, per_family))
+            seed_name, seed_root = frng.choice(seeds)
+            try:
+                res = fn(frng, sc, seed_root)
+            except (IndexError, ValueError):
+                res = None
+            if res is None:
+                continue
+            desc, m = res
+            data = serialize(m, sc)
+            if data is None or data in seen:
+                continue
+            seen.add(data)
+            entries.append((kind, desc, data))
+            got += 1
     t_gen = time.monotonic() - t0
 
     files = []
@@ -1136,19 +1652,26 @@ def main(argv=None):
     lint = {}
     for b, proc in lint_procs:
         _, err = proc.communicate()
+        not_wf = set()
         for line in err.decode("utf-8", "replace").splitlines():
             mt = LINE_RE.match(line)
             if mt:
                 lint[mt.group(1)] = mt.group(2) == "validates"
+            mt = WF_ERROR_RE.match(line)
+            if mt:
+                not_wf.add(mt.group(1))
+        for f in not_wf:
+            lint[f] = False
         missing = [f for f in b if f not in lint]
         if missing:
             raise SystemExit("xmllint gave no verdict for %s (exit %s):\n%s" % (
                 missing[:5], proc.returncode, err.decode("utf-8", "replace")[-2000:]))
 
     verdicts = []
-    for name, (kind, desc, _), xv in zip(files, entries, xs_verdicts):
+    for name, (kind, desc, data), xv in zip(files, entries, xs_verdicts):
         verdicts.append({"file": name, "kind": kind, "mutation": desc,
-                         "xmllint": lint[name], "xmlschema": bool(xv)})
+                         "xmllint": lint[name], "xmlschema": bool(xv),
+                         "well_formed": well_formed(data)})
     with open(outdir / "verdicts.json", "w", encoding="utf-8") as fh:
         json.dump(verdicts, fh, ensure_ascii=False, indent=1)
     elapsed = time.monotonic() - t0
