@@ -128,6 +128,20 @@ fn tls_server(ca: &Ca) -> Arc<rustls::ServerConfig> {
     Arc::new(config)
 }
 
+/// Posts a valid Meting for 0363; it must be accepted.
+async fn send_meting(server: &Server, id: &str, n: u64) {
+    let m = Bericht::meting(id, "0363", &bsn(n), "2024-03-08", 3).xml();
+    let reply = server
+        .client()
+        .post(server.url("/api/v1/berichten"))
+        .header("content-type", "application/xml")
+        .body(m)
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(reply.status(), 201);
+}
+
 /// Registers `url` for 0363 on `server`; the subscription's id and secret.
 async fn subscribe(server: &Server, url: &str) -> (String, String) {
     let reply = server
@@ -162,16 +176,7 @@ async fn push_verifies_https_receivers_against_the_system_roots_and_push_ca() {
     );
     let (_, secret) = subscribe(&trusting, &receiver.url("/inbox")).await;
     receiver.set_secret(&secret);
-    let m = Bericht::meting("SEC-TLS-1", "0363", &bsn(81), "2024-03-08", 3).xml();
-    let reply = trusting
-        .client()
-        .post(trusting.url("/api/v1/berichten"))
-        .header("content-type", "application/xml")
-        .body(m)
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(reply.status(), 201);
+    send_meting(&trusting, "SEC-TLS-1", 81).await;
     let mut waited = 0;
     while receiver.accepted_ids().is_empty() && waited < 200 {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -182,16 +187,7 @@ async fn push_verifies_https_receivers_against_the_system_roots_and_push_ca() {
     // Not trusting it: the delivery fails, with the reason in its status.
     let other = Server::start_with(&dir.path().join("other"), &[LOCAL_RECEIVERS]);
     let (id, _) = subscribe(&other, &receiver.url("/inbox")).await;
-    let m = Bericht::meting("SEC-TLS-2", "0363", &bsn(82), "2024-03-08", 3).xml();
-    let reply = other
-        .client()
-        .post(other.url("/api/v1/berichten"))
-        .header("content-type", "application/xml")
-        .body(m)
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(reply.status(), 201);
+    send_meting(&other, "SEC-TLS-2", 82).await;
     let mut status = serde_json::Value::Null;
     for _ in 0..200 {
         let text = other

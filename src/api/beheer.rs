@@ -55,6 +55,12 @@ async fn run<T: Send + 'static>(
         .map_err(ApiError::from)
 }
 
+/// A request body of the JSON shape `shape`; 400 naming it otherwise.
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8], shape: &str) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::parameter(format!("expected JSON {shape}: {e}")))
+}
+
 fn installation_only() -> ApiError {
     no_access(format!(
         "only the installation's administrator (organisation {INSTALLATIE}) may do this"
@@ -86,11 +92,10 @@ pub async fn organisatie_toevoegen(
     if !caller.installatiebeheer() {
         return Err(installation_only());
     }
-    let n: NieuweOrganisatie = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::parameter(format!(
-            "expected JSON {{\"id\", \"naam\", \"gemeenten\", \"oin\", \"rollen_bij_certificaat\"}}: {e}"
-        ))
-    })?;
+    let n: NieuweOrganisatie = parse(
+        &body,
+        r#"{"id", "naam", "gemeenten", "oin", "rollen_bij_certificaat"}"#,
+    )?;
     let auth = state.auth.clone();
     let org = run(move || auth.add_organisation(n)).await?;
     tracing::info!(organisatie = %org.id, "organisation added");
@@ -127,11 +132,7 @@ pub async fn sleutel_maken(
     Extension(caller): Extension<Principal>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let n: NieuweSleutel = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::parameter(format!(
-            "expected JSON {{\"organisatie\", \"rollen\", \"verloopt\"}}: {e}"
-        ))
-    })?;
+    let n: NieuweSleutel = parse(&body, r#"{"organisatie", "rollen", "verloopt"}"#)?;
     if !caller.beheert(&n.organisatie) {
         return Err(no_access(
             "an organisation's administrator makes credentials for its own organisation only",
@@ -207,11 +208,7 @@ pub async fn machtiging_geven(
     if !caller.installatiebeheer() {
         return Err(installation_only());
     }
-    let n: NieuweMachtiging = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::parameter(format!(
-            "expected JSON {{\"gemeente\", \"aan\", \"namens\"}}: {e}"
-        ))
-    })?;
+    let n: NieuweMachtiging = parse(&body, r#"{"gemeente", "aan", "namens"}"#)?;
     let auth = state.auth.clone();
     let m = run(move || auth.add_authorisation(&n.gemeente, &n.aan, &n.namens)).await?;
     tracing::info!(gemeente = %m.gemeente, aan = %m.aan, namens = %m.namens, "authorisation given");
