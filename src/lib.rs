@@ -9,9 +9,9 @@ pub mod api;
 pub mod auth;
 pub mod bench;
 pub mod delivery;
+pub mod diagnostics;
 pub mod domain;
 pub mod history;
-pub mod report;
 pub mod schema;
 pub mod server;
 pub mod store;
@@ -21,5 +21,5 @@ pub mod transport;
 pub mod validate;
 pub mod xml;
 
-pub use report::{Code, Layer, Melding, Position};
+pub use diagnostics::{Code, Layer, Melding, Position};
 pub use validate::{validate, validate_schema, Rejection, Valid};

@@ -1,8 +1,8 @@
 //! The validation pipeline: bytes in, a typed valid message or a list of
 //! errors out.
 
+use crate::diagnostics::{Layer, Melding};
 use crate::domain::Document;
-use crate::report::{Layer, Melding};
 use crate::schema::{self, ValidDocument};
 
 /// A message that passed every check, with the warnings it raised.

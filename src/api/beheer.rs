@@ -23,7 +23,7 @@ use crate::auth::service::{
 };
 use crate::auth::store::AuditQuery;
 use crate::auth::{Principal, INSTALLATIE};
-use crate::report::Code;
+use crate::diagnostics::Code;
 use crate::time::Moment;
 
 /// Most audit entries one request returns.

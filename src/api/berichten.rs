@@ -11,9 +11,9 @@ use axum::Extension;
 use super::guard::{not_your_gemeente, AuditSink};
 use super::{blocking, replies, ApiError, AppState, XML};
 use crate::auth::Principal;
+use crate::diagnostics::{Code, Melding};
 use crate::domain::Document;
 use crate::history;
-use crate::report::{Code, Melding};
 use crate::store::{Draft, Incoming, Outcome, Sender};
 use crate::validate::Rejection;
 

@@ -8,7 +8,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::replies;
-use crate::report::{Code, Layer, Melding};
+use crate::diagnostics::{Code, Layer, Melding};
 use crate::store::StoreError;
 use crate::validate::Rejection;
 

@@ -7,7 +7,7 @@ use axum::response::IntoResponse;
 use serde::de::DeserializeOwned;
 
 use super::ApiError;
-use crate::report::Code;
+use crate::diagnostics::Code;
 
 /// A rejection of axum's, with its status and text, as an `http.parameter`.
 fn refused(rejection: impl IntoResponse + std::fmt::Display, what: &str) -> ApiError {

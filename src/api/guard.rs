@@ -22,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use super::{ApiError, AppState};
 use crate::auth::store::AuditEntry;
 use crate::auth::{ClientCertificate, Principal, Rol};
-use crate::report::Code;
+use crate::diagnostics::Code;
 use crate::store::Commit;
 use crate::time::Moment;
 use crate::transport::guard::RateLimited;

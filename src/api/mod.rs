@@ -142,7 +142,7 @@ async fn unknown_route(
     }
     ApiError::new(
         axum::http::StatusCode::NOT_FOUND,
-        crate::report::Code::HttpNotFound,
+        crate::diagnostics::Code::HttpNotFound,
         "no such resource; the API lives under /api/v1 (see the README)",
     )
     .into_response()
@@ -151,7 +151,7 @@ async fn unknown_route(
 async fn wrong_method() -> ApiError {
     ApiError::new(
         axum::http::StatusCode::METHOD_NOT_ALLOWED,
-        crate::report::Code::HttpNotFound,
+        crate::diagnostics::Code::HttpNotFound,
         "this resource does not support that method",
     )
 }

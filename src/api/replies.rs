@@ -10,8 +10,8 @@ use std::num::NonZeroUsize;
 
 use xsd_parser_types::quick_xml::{SerializeSync, Writer};
 
+use crate::diagnostics::Melding;
 use crate::history::Versie;
-use crate::report::Melding;
 use crate::schema::typed;
 use crate::store::{Receipt, Soort, Waarschuwing};
 use crate::time::Moment;
@@ -209,7 +209,7 @@ fn stored_root(s: &crate::store::Stored) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::Code;
+    use crate::diagnostics::Code;
 
     /// Reads the reply to its end: it must be well-formed throughout.
     fn well_formed(reply: &[u8]) {

@@ -5,7 +5,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::{ApiError, XML};
-use crate::report::Code;
+use crate::diagnostics::Code;
 
 /// The published schema files: (file name, target namespace, text).
 pub const SCHEMAS: &[(&str, &str, &str)] = &[(

@@ -215,7 +215,7 @@ fn niet_van_toepassing(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::Code;
+    use crate::diagnostics::Code;
     use Groeipotentieel::{Nul, Plus};
 
     fn codes(fouten: &[PlaatsingFout]) -> Vec<(PlaatsingField, Code)> {

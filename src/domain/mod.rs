@@ -37,7 +37,7 @@ pub use datum::{Datum, Tijdstip, Timezone};
 pub use ids::{BerichtId, Bsn, Gemeentecode, Postcode};
 pub use ladder::{Ladderplaats, Plaatsing};
 
-use crate::report::Melding;
+use crate::diagnostics::Melding;
 use crate::schema::ValidDocument;
 
 /// A message that passed the schema and every domain rule.

@@ -26,7 +26,7 @@ use super::ids::{BerichtId, Bsn, Gemeentecode, Postcode};
 use super::ladder::{Plaatsing, PlaatsingField};
 use super::rules::{self, Finding};
 use super::Document;
-use crate::report::{Code, Layer, Melding};
+use crate::diagnostics::{Code, Layer, Melding};
 use crate::schema::{Element, ValidDocument};
 
 /// A foreign element as the domain keeps it.

@@ -25,7 +25,7 @@ use super::codes::{Groeipotentieel, LadderTrede, Potentietrede, Trede, Uitstroom
 use super::datum::{Datum, Tijdstip};
 use super::ids::{BerichtId, Bsn, BsnError};
 use super::ladder::Plaatsing;
-use crate::report::Code;
+use crate::diagnostics::Code;
 
 /// A rule violation or a warning, before it is placed in the document.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use regex::Regex;
 
 use super::model::{Builtin, SimpleType, WhiteSpace};
 use super::SCHEMA;
-use crate::report::Code;
+use crate::diagnostics::Code;
 
 /// Applies a white-space facet.
 pub fn normalize(value: &str, ws: WhiteSpace) -> Cow<'_, str> {

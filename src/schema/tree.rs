@@ -8,7 +8,7 @@
 
 use std::ops::Range;
 
-use crate::report::Position;
+use crate::diagnostics::Position;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Node {

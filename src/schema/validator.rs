@@ -16,7 +16,7 @@ use super::datatypes;
 use super::model::{ComplexType, Edge, ElementDecl, Matcher, TypeRef};
 use super::tree::{Node, ValidDocument, NONE};
 use super::SCHEMA;
-use crate::report::{Code, Melding, Position};
+use crate::diagnostics::{Code, Melding, Position};
 use crate::xml::{self, Limits, Namespaces};
 
 const XSI: &[u8] = b"http://www.w3.org/2001/XMLSchema-instance";

@@ -31,8 +31,8 @@ use std::pin::Pin;
 
 pub use record::{Draft, MetingRij, Receipt, Record, Sender, Soort, Waarschuwing};
 
+use crate::diagnostics::{Code, Melding};
 use crate::domain::Document;
-use crate::report::{Code, Melding};
 
 /// A validated inbound message, ready to store.
 #[derive(Debug, Clone)]

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
+use crate::diagnostics::{Code, Melding};
 use crate::domain::{Document, Metinggegevens};
-use crate::report::{Code, Melding};
 use crate::time::Moment;
 
 /// The kind of an inbound message.

@@ -25,7 +25,7 @@ use super::{
     Commit, Decision, Durable, Incoming, Outcome, Pending, Record, Store, StoreError, Stored,
 };
 use crate::auth::store::AuditEntry;
-use crate::report::Code;
+use crate::diagnostics::Code;
 use crate::time::Moment;
 
 /// sled stores values larger than a quarter segment outside its log, in

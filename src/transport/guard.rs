@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::api::ApiError;
 use crate::auth::Principal;
-use crate::report::Code;
+use crate::diagnostics::Code;
 
 /// Sets the security headers on a response; `Strict-Transport-Security`
 /// only when `tls` (browsers ignore it over plain HTTP anyway).

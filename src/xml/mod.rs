@@ -9,7 +9,7 @@
 
 use std::borrow::Cow;
 
-use crate::report::{Code, Melding, Position};
+use crate::diagnostics::{Code, Melding, Position};
 
 /// Bounds on what the reader accepts. A real message is a few kilobytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
