@@ -93,6 +93,9 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Print the schema reference (docs/schema.md) generated from the
+    /// published XSD.
+    SchemaReference,
     /// Measure performance (build with --release).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -280,6 +283,18 @@ fn main() -> ExitCode {
             format,
             files,
         } => validate(schema_only, format, &files),
+        Command::SchemaReference => {
+            match ladderpost::schema::reference::markdown(ladderpost::schema::reference::XSD) {
+                Ok(md) => {
+                    print!("{md}");
+                    ExitCode::SUCCESS
+                }
+                Err(why) => {
+                    eprintln!("ladderpost: cannot read the schema: {why}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Bench(BenchCommand::Validate { seconds, files }) => bench_validate(seconds, files),
         Command::Bench(BenchCommand::Ingest { seconds, senders }) => {
             bench_ingest(seconds, &senders)

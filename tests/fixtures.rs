@@ -150,3 +150,15 @@ fn usage_and_io_errors_exit_2() {
         .unwrap();
     assert_eq!(none.status.code(), Some(2));
 }
+
+#[test]
+fn schema_reference_is_current() {
+    let generated = ladderpost::schema::reference::markdown(ladderpost::schema::reference::XSD)
+        .expect("the XSD reads");
+    let on_disk =
+        std::fs::read_to_string(common::root().join("docs/schema.md")).unwrap_or_default();
+    assert!(
+        on_disk == generated,
+        "docs/schema.md is stale: run `cargo run -- schema-reference > docs/schema.md`"
+    );
+}

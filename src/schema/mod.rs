@@ -7,6 +7,7 @@
 mod compiled;
 mod datatypes;
 pub mod model;
+pub mod reference;
 mod tree;
 pub mod typed;
 mod validator;
