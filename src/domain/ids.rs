@@ -43,6 +43,26 @@ impl Bsn {
         Ok(Bsn(s.to_owned()))
     }
 
+    /// A valid BSN unique to `n` (taken modulo 10^6), for tests and
+    /// benchmarks: digits 1–8 are `1 n k`, k the first that makes the check
+    /// digit below 10 (k changes the weighted sum by 2k, so at most one k
+    /// gives 10).
+    pub fn numbered(n: u64) -> Bsn {
+        let n = n % 1_000_000;
+        (0..10)
+            .find_map(|k| {
+                let first8 = format!("{:08}", 10_000_000 + n * 10 + k);
+                let sum: u64 = first8
+                    .bytes()
+                    .zip([9u64, 8, 7, 6, 5, 4, 3, 2])
+                    .map(|(d, w)| u64::from(d - b'0') * w)
+                    .sum();
+                // 9·d1 + … + 2·d8 − d9 ≡ 0 (mod 11) ⇔ d9 = sum mod 11.
+                (sum % 11 < 10).then(|| Bsn(format!("{first8}{}", sum % 11)))
+            })
+            .unwrap_or_else(|| unreachable!("one of ten k gives a check digit below 10"))
+    }
+
     /// The full number, for storage and serialisation only; never log it.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -183,6 +203,18 @@ mod tests {
         for s in ["111222333", "123456782", "999999990"] {
             assert_eq!(Bsn::parse(s).unwrap().as_str(), s);
         }
+    }
+
+    #[test]
+    fn numbered_bsns_are_valid_and_distinct() {
+        let all: std::collections::HashSet<String> = (0..2000)
+            .map(|n| {
+                let b = Bsn::numbered(n);
+                assert!(Bsn::parse(b.as_str()).is_ok(), "{n}");
+                b.as_str().to_string()
+            })
+            .collect();
+        assert_eq!(all.len(), 2000);
     }
 
     #[test]
