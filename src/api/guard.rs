@@ -4,8 +4,8 @@
 //! A request carries a bearer token (`Authorization: Bearer lp_…`) or, on
 //! a mutual-TLS connection, a verified [`ClientCertificate`]; either gives
 //! a [`Principal`], inserted into the request's extensions. The role a
-//! route needs is checked here; the municipality a request concerns is
-//! checked by its handler, which also notes the message ids and BSNs it
+//! route needs, as its [`super::Policy`] declares, is checked here; the
+//! municipality a request concerns is checked by its handler, which also notes the message ids and BSNs it
 //! touched in the request's [`AuditSink`]. Requests that post or read
 //! personal data are written to the audit log, refused ones included, and
 //! no answer leaves before its audit entry, and the store decision it
@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::{ApiError, AppState};
 use crate::auth::store::AuditEntry;
-use crate::auth::{ClientCertificate, Principal, Rol};
+use crate::auth::{ClientCertificate, Principal};
 use crate::diagnostics::Code;
 use crate::store::Commit;
 use crate::time::Moment;
@@ -61,36 +61,6 @@ impl AuditSink {
             }
         }
     }
-}
-
-/// The role a route needs; `None` for public routes.
-fn needs(method: &Method, route: &str) -> Option<Rol> {
-    if route == "/health" || route == "/metrics" || route.starts_with("/api/v1/schema") {
-        return None;
-    }
-    Some(if route.starts_with("/api/v1/beheer") {
-        Rol::Beheer
-    } else if route.starts_with("/api/v1/berichten") && method == Method::POST {
-        Rol::Aanleveren
-    } else {
-        // Messages, histories, the feed and subscriptions; and, by
-        // default, anything added later until it says otherwise.
-        Rol::Afnemen
-    })
-}
-
-/// Whether a route posts or reads personal data.
-fn audited(method: &Method, route: &str) -> bool {
-    matches!(
-        (method.as_str(), route),
-        ("POST", "/api/v1/berichten")
-            | ("POST", "/api/v1/berichten/_valideer")
-            | ("GET", "/api/v1/berichten/{id}")
-            | ("GET", "/api/v1/clienten/{bsn}/metingen")
-            | ("GET", "/api/v1/feed")
-            | ("GET", "/api/v1/abonnementen/{id}")
-            | ("POST", "/api/v1/abonnementen/{id}/replay")
-    )
 }
 
 /// Notes the message id or BSN in the path, so that a request refused
@@ -228,11 +198,17 @@ async fn authorised(
 ) -> Response {
     let principal = request.extensions().get::<Principal>().cloned();
     let sink = AuditSink::default();
-    if audited(method, route) {
+    // Every route declares its policy (`api::routes`); one that did not
+    // would be refused, never served unchecked.
+    let Some(policy) = super::policy(method, route) else {
+        tracing::error!(%method, route, "route without a policy");
+        return no_access("this route declares no policy").into_response();
+    };
+    if policy.audited {
         asked_for(&sink, route, request.uri().path());
     }
     let limited = request.extensions().get::<RateLimited>().copied();
-    let response = match (limited, needs(method, route), &principal) {
+    let response = match (limited, policy.rol, &principal) {
         (Some(limited), _, _) => limited.response(),
         (None, None, _) => next.run(request).await,
         (None, Some(_), None) => not_signed_in(),
@@ -246,7 +222,7 @@ async fn authorised(
             next.run(request).await
         }
     };
-    let entry = audited(method, route).then(|| {
+    let entry = policy.audited.then(|| {
         let (berichten, gemeente, bsns) = match sink.0.lock() {
             Ok(mut t) => (
                 std::mem::take(&mut t.berichten),

@@ -16,14 +16,17 @@ mod health;
 pub mod replies;
 mod schema;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
+use axum::http::Method;
 use axum::middleware;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, MethodRouter};
 use axum::Router;
 
 pub use error::{as_problem, json_route, ApiError};
 
+use crate::auth::Rol;
 use crate::delivery::push::Dispatcher;
 use crate::store::delivery::DeliveryStore;
 use crate::store::Store;
@@ -75,51 +78,213 @@ pub struct Shared {
     pub cpu: Arc<tokio::sync::Semaphore>,
 }
 
-/// The service's routes.
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/api/v1/berichten", post(berichten::ontvang))
-        .route("/api/v1/berichten/_valideer", post(berichten::valideer))
-        .route("/api/v1/berichten/{id}", get(berichten::bericht))
-        .route("/api/v1/clienten/{bsn}/metingen", get(clienten::metingen))
-        .route("/api/v1/feed", get(feed::feed))
-        .route(
+/// Who may call a route, and whether its requests are written to the audit
+/// log (every route that posts or reads personal data is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// The role it needs; `None` for a public route.
+    pub rol: Option<Rol>,
+    pub audited: bool,
+}
+
+const PUBLIC: Policy = Policy {
+    rol: None,
+    audited: false,
+};
+
+const fn needs(rol: Rol) -> Policy {
+    Policy {
+        rol: Some(rol),
+        audited: false,
+    }
+}
+
+const fn personal(rol: Rol) -> Policy {
+    Policy {
+        rol: Some(rol),
+        audited: true,
+    }
+}
+
+/// One route: method, path template, handler, policy.
+struct Route {
+    method: Method,
+    path: &'static str,
+    handler: MethodRouter<AppState>,
+    policy: Policy,
+}
+
+fn route(
+    method: Method,
+    path: &'static str,
+    handler: MethodRouter<AppState>,
+    policy: Policy,
+) -> Route {
+    Route {
+        method,
+        path,
+        handler,
+        policy,
+    }
+}
+
+/// Every route of the service with its policy: reading this table tells
+/// who may call what. The router and the guard are both made from it, so
+/// no route can exist without one.
+fn routes() -> Vec<Route> {
+    use Method as M;
+    use Rol::{Aanleveren, Afnemen, Beheer};
+    vec![
+        route(
+            M::POST,
+            "/api/v1/berichten",
+            post(berichten::ontvang),
+            personal(Aanleveren),
+        ),
+        route(
+            M::POST,
+            "/api/v1/berichten/_valideer",
+            post(berichten::valideer),
+            personal(Aanleveren),
+        ),
+        route(
+            M::GET,
+            "/api/v1/berichten/{id}",
+            get(berichten::bericht),
+            personal(Afnemen),
+        ),
+        route(
+            M::GET,
+            "/api/v1/clienten/{bsn}/metingen",
+            get(clienten::metingen),
+            personal(Afnemen),
+        ),
+        route(M::GET, "/api/v1/feed", get(feed::feed), personal(Afnemen)),
+        route(
+            M::POST,
             "/api/v1/abonnementen",
-            post(abonnementen::registreer).get(abonnementen::lijst),
-        )
-        .route(
+            post(abonnementen::registreer),
+            needs(Afnemen),
+        ),
+        route(
+            M::GET,
+            "/api/v1/abonnementen",
+            get(abonnementen::lijst),
+            needs(Afnemen),
+        ),
+        // A subscription's status lists its dead letters' message ids.
+        route(
+            M::GET,
             "/api/v1/abonnementen/{id}",
-            get(abonnementen::status).merge(delete(abonnementen::verwijder)),
-        )
-        .route(
+            get(abonnementen::status),
+            personal(Afnemen),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/abonnementen/{id}",
+            delete(abonnementen::verwijder),
+            needs(Afnemen),
+        ),
+        route(
+            M::POST,
             "/api/v1/abonnementen/{id}/replay",
             post(abonnementen::replay),
-        )
-        .route("/api/v1/schema", get(schema::lijst))
-        .route("/api/v1/schema/{file}", get(schema::bestand))
-        .route(
+            personal(Afnemen),
+        ),
+        route(M::GET, "/api/v1/schema", get(schema::lijst), PUBLIC),
+        route(
+            M::GET,
+            "/api/v1/schema/{file}",
+            get(schema::bestand),
+            PUBLIC,
+        ),
+        route(
+            M::GET,
             "/api/v1/beheer/organisaties",
-            get(beheer::organisaties).post(beheer::organisatie_toevoegen),
-        )
-        .route(
+            get(beheer::organisaties),
+            needs(Beheer),
+        ),
+        route(
+            M::POST,
+            "/api/v1/beheer/organisaties",
+            post(beheer::organisatie_toevoegen),
+            needs(Beheer),
+        ),
+        route(
+            M::GET,
             "/api/v1/beheer/sleutels",
-            get(beheer::sleutels).post(beheer::sleutel_maken),
-        )
-        .route(
+            get(beheer::sleutels),
+            needs(Beheer),
+        ),
+        route(
+            M::POST,
+            "/api/v1/beheer/sleutels",
+            post(beheer::sleutel_maken),
+            needs(Beheer),
+        ),
+        route(
+            M::DELETE,
             "/api/v1/beheer/sleutels/{id}",
             delete(beheer::sleutel_intrekken),
-        )
-        .route(
+            needs(Beheer),
+        ),
+        route(
+            M::GET,
             "/api/v1/beheer/machtigingen",
-            get(beheer::machtigingen).post(beheer::machtiging_geven),
-        )
-        .route(
+            get(beheer::machtigingen),
+            needs(Beheer),
+        ),
+        route(
+            M::POST,
+            "/api/v1/beheer/machtigingen",
+            post(beheer::machtiging_geven),
+            needs(Beheer),
+        ),
+        route(
+            M::DELETE,
             "/api/v1/beheer/machtigingen/{gemeente}/{aan}/{namens}",
             delete(beheer::machtiging_intrekken),
-        )
-        .route("/api/v1/beheer/audit", get(beheer::audit))
-        .route("/health", get(health::health))
-        .route("/metrics", get(health::metrics))
+            needs(Beheer),
+        ),
+        route(
+            M::GET,
+            "/api/v1/beheer/audit",
+            get(beheer::audit),
+            needs(Beheer),
+        ),
+        route(M::GET, "/health", get(health::health), PUBLIC),
+        route(M::GET, "/metrics", get(health::metrics), PUBLIC),
+    ]
+}
+
+/// The policy of a route (by method and path template), from [`routes`].
+pub fn policy(method: &Method, path: &str) -> Option<Policy> {
+    static POLICIES: OnceLock<HashMap<(Method, &'static str), Policy>> = OnceLock::new();
+    POLICIES
+        .get_or_init(|| {
+            routes()
+                .into_iter()
+                .map(|r| ((r.method, r.path), r.policy))
+                .collect()
+        })
+        .get(&(method.clone(), path))
+        .copied()
+}
+
+/// The service's routes.
+pub fn router(state: AppState) -> Router {
+    let mut by_path: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
+    for r in routes() {
+        match by_path.iter_mut().find(|(p, _)| *p == r.path) {
+            Some((_, methods)) => *methods = std::mem::take(methods).merge(r.handler),
+            None => by_path.push((r.path, r.handler)),
+        }
+    }
+    by_path
+        .into_iter()
+        .fold(Router::new(), |router, (path, methods)| {
+            router.route(path, methods)
+        })
         // Who may do what, the audit log, metrics and the log line.
         .route_layer(middleware::from_fn_with_state(state.clone(), guard::guard))
         .fallback(unknown_route)
@@ -164,4 +329,36 @@ async fn blocking<T: Send + 'static>(
         .await
         .map_err(|e| ApiError::unavailable(format!("read task failed: {e}")))?
         .map_err(ApiError::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_declares_a_policy_and_personal_data_is_audited() {
+        let all = routes();
+        let mut seen = std::collections::HashSet::new();
+        for r in &all {
+            assert!(
+                seen.insert((r.method.clone(), r.path)),
+                "{} {} twice",
+                r.method,
+                r.path
+            );
+            assert_eq!(policy(&r.method, r.path), Some(r.policy));
+            if r.path.starts_with("/api/v1/beheer") {
+                assert_eq!(r.policy.rol, Some(Rol::Beheer), "{}", r.path);
+            }
+            // Messages, histories and the feed are personal data.
+            let personal = ["/api/v1/berichten", "/api/v1/clienten", "/api/v1/feed"];
+            if personal.iter().any(|p| r.path.starts_with(p)) {
+                assert!(r.policy.audited, "{} {} is not audited", r.method, r.path);
+            }
+            if r.policy.rol.is_none() {
+                assert!(!r.policy.audited && !r.path.contains("berichten"));
+            }
+        }
+        assert_eq!(policy(&Method::GET, "/api/v1/nergens"), None);
+    }
 }
