@@ -1,6 +1,7 @@
 //! The fixture corpus through the real `ladderpost validate` binary: every
 //! valid fixture passes with exactly its recorded warnings, every invalid
-//! one fails with its recorded code.
+//! one fails with its recorded code. Also: every relative link in the
+//! README and docs/ resolves, since vendors navigate the docs by them.
 
 mod common;
 
@@ -161,4 +162,128 @@ fn schema_reference_is_current() {
         on_disk == generated,
         "docs/schema.md is stale: run `cargo run -- schema-reference > docs/schema.md`"
     );
+
+/// GitHub's anchor for a heading: lower case, spaces to `-`, every other
+/// character but letters, digits, `-` and `_` dropped; a link counts only
+/// by its text.
+fn anchor(heading: &str) -> String {
+    let mut text = String::new();
+    let mut rest = heading;
+    while let Some(at) = rest.find("](") {
+        text.push_str(&rest[..at]);
+        rest = rest[at..].split_once(')').map_or("", |(_, after)| after);
+    }
+    text.push_str(rest);
+    text.to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | ' '))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// The lines outside code fences, numbered from 1.
+fn outside_fences(text: &str) -> Vec<(usize, &str)> {
+    let mut fenced = false;
+    let mut lines = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+        } else if !fenced {
+            lines.push((n + 1, line));
+        }
+    }
+    lines
+}
+
+/// Every heading's anchor; a repeated heading gets `-1`, `-2`, … as on GitHub.
+fn anchors(text: &str) -> BTreeSet<String> {
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    let mut all = BTreeSet::new();
+    for (_, line) in outside_fences(text) {
+        let hashes = line.chars().take_while(|&c| c == '#').count();
+        let Some(heading) = line[hashes..].strip_prefix(' ') else {
+            continue;
+        };
+        if !(1..=6).contains(&hashes) {
+            continue;
+        }
+        let base = anchor(heading.trim());
+        let count = seen.entry(base.clone()).or_default();
+        all.insert(match *count {
+            0 => base,
+            n => format!("{base}-{n}"),
+        });
+        *count += 1;
+    }
+    all
+}
+
+/// The targets of `[text](target)` links outside code spans.
+fn link_targets(line: &str) -> Vec<String> {
+    let prose: String = line.split('`').step_by(2).collect();
+    prose
+        .split("](")
+        .skip(1)
+        .filter_map(|after| after.split_once(')').map(|(target, _)| target))
+        .filter(|target| !target.is_empty() && !target.contains(char::is_whitespace))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn links_in_readme_and_docs_resolve() {
+    assert_eq!(anchor("Endpoint × role"), "endpoint--role");
+    assert_eq!(
+        anchor("`POST /api/v1/berichten/_valideer`"),
+        "post-apiv1berichten_valideer"
+    );
+    assert_eq!(anchor("[The README](../README.md) part"), "the-readme-part");
+
+    let root = common::root();
+    let mut pages = vec![root.join("README.md")];
+    for entry in std::fs::read_dir(root.join("docs")).expect("docs/") {
+        let path = entry.expect("dir entry").path();
+        if path.extension().is_some_and(|e| e == "md") {
+            pages.push(path);
+        }
+    }
+    assert!(pages.len() > 5, "docs/ went missing: {pages:?}");
+    let mut links = 0;
+    let mut broken = Vec::new();
+    for page in &pages {
+        let text = std::fs::read_to_string(page).expect("read page");
+        for (n, line) in outside_fences(&text) {
+            for target in link_targets(line) {
+                let scheme = target.split_once(':').map(|(s, _)| s);
+                if scheme.is_some_and(|s| s.chars().all(|c| c.is_ascii_alphabetic())) {
+                    continue; // https:, mailto: — not ours to check
+                }
+                links += 1;
+                let (file, fragment) = match target.split_once('#') {
+                    Some((file, fragment)) => (file, Some(fragment)),
+                    None => (target.as_str(), None),
+                };
+                let linked = if file.is_empty() {
+                    page.clone()
+                } else {
+                    page.parent().expect("page directory").join(file)
+                };
+                let name = page.strip_prefix(&root).unwrap_or(page);
+                let here = format!("{}:{n}: {target}", name.display());
+                if !linked.exists() {
+                    broken.push(format!("{here}: no such file"));
+                } else if let Some(fragment) = fragment {
+                    let linked_text = std::fs::read_to_string(&linked).expect("read linked");
+                    if !anchors(&linked_text).contains(fragment) {
+                        broken.push(format!("{here}: no such heading"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        links > 50,
+        "only {links} links found: the link reader is broken"
+    );
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
 }
