@@ -162,6 +162,7 @@ fn schema_reference_is_current() {
         on_disk == generated,
         "docs/schema.md is stale: run `cargo run -- schema-reference > docs/schema.md`"
     );
+}
 
 /// GitHub's anchor for a heading: lower case, spaces to `-`, every other
 /// character but letters, digits, `-` and `_` dropped; a link counts only
