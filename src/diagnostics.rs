@@ -2,7 +2,7 @@
 //!
 //! One shape for all layers (XML reading, schema, domain rules) so that the
 //! CLI, the HTTP replies and the tests print the same thing. Codes are public:
-//! the README lists them and they never change meaning within a version.
+//! docs/errors.md lists them and they never change meaning within a version.
 
 use std::fmt;
 

@@ -39,7 +39,7 @@ fn positive(n: u32) -> Option<NonZeroUsize> {
 
 /// Text for the serializer, which refuses any text holding `]]>` (and
 /// would leave the reply cut short): error messages quote input, so the
-/// sequence is shown as the text `]]&gt;` (docs: README, error codes).
+/// sequence is shown as the text `]]&gt;` (docs/errors.md).
 fn text(s: &str) -> String {
     s.replace("]]>", "]]&gt;")
 }
