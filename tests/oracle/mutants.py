@@ -995,7 +995,7 @@ def m_empty_quotes(rng, sc, seed):
 # see FAMILIES), and kept even when not well-formed: a document that is not
 # (namespace-)well-formed is not schema-valid, and both oracles say so (see
 # the oracle section). Class strings (before " @ ") are keyed on by
-# tests/oracle.rs.
+# tests/it/oracle.rs.
 # ---------------------------------------------------------------------------
 
 def spell_with_refs(rng, s, at_least=1):
@@ -1423,7 +1423,7 @@ MARKUP_PIECES = ["]]&gt;", "]]>", "<![CDATA[]]]]><![CDATA[>]]>", "<![CDATA[<Fout
 def m_markup_values(rng, sc, seed):
     """(e) Values whose text looks like markup, `]]>` above all: error
     messages quote them, so the Foutbericht must survive them (the reply
-    itself is checked in tests/no_panic.rs)."""
+    itself is checked in tests/it/no_panic.rs)."""
     m = Mutant(seed)
     if rng.random() < 0.15:
         raw = rng.choice(["]]>", "]]&gt;", "<![CDATA[", "&lt;/Fout&gt;"])

@@ -10,12 +10,12 @@
 //! fixed pauses give a long poll time to park, or give a delivery that
 //! must not happen a chance to show up.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use common::messages::{bsn, Bericht};
+use common::messages::{bsn, root_element, Bericht};
 use common::receiver::{read_inbox, Mode, ReceiveChild, TestReceiver};
 use common::server::{Server, LOCAL_RECEIVERS};
 use serde_json::{json, Value};
@@ -323,14 +323,6 @@ fn page(body: &[u8]) -> Page {
         cursor: root.child_value("Cursor").unwrap().parse().unwrap(),
         items,
     }
-}
-
-/// The root element of a message as sent: what a feed item must embed.
-fn root_element(xml: &str) -> &str {
-    let start = xml.find("?>").map_or(0, |i| i + 2);
-    let start = start + xml[start..].find('<').expect("root start");
-    let end = xml.rfind('>').expect("root end") + 1;
-    &xml[start..end]
 }
 
 /// Requires `status` and a schema-valid Foutbericht reporting `code`.

@@ -11,7 +11,7 @@
 //! pauses between faults only vary the moments; correctness is checked
 //! after polling for the drained state against a deadline.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -2,7 +2,7 @@
 //! fixture and writes it back as a document that is still schema-valid, and
 //! builds replies from scratch that the schema accepts.
 
-mod common;
+use crate::common;
 
 use ladderpost::schema::typed;
 use xsd_parser_types::quick_xml::{DeserializeSync, SerializeSync, SliceReader, Writer, XmlReader};

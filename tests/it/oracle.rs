@@ -492,7 +492,7 @@ fn ladderpost_agrees_with_the_oracles_on_mutants() {
                     entry.1 += 1;
                     failures.push(format!(
                         "{}  [{}]  {oracles}: UNKNOWN oracle disagreement (decide what XSD 1.0 says, \
-                         then add it to KNOWN in tests/oracle.rs); ladderpost: {}",
+                         then add it to KNOWN in tests/it/oracle.rs); ladderpost: {}",
                         v.file,
                         v.mutation,
                         outcome.describe()

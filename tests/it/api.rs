@@ -4,14 +4,14 @@
 //! the privacy of the log. Every test runs its own server on its own data
 //! directory.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::messages::{bsn, Bericht};
+use common::messages::{bsn, root_element, Bericht};
 use common::server::Server;
 use reqwest::header::HeaderMap;
 
@@ -326,14 +326,6 @@ fn geschiedenis(reply: &Reply, bsn: &str) -> Geschiedenis {
         versies,
         text: reply.text(),
     }
-}
-
-/// The root element of a message as sent: what a history must embed.
-fn root_element(xml: &str) -> &str {
-    let start = xml.find("?>").map_or(0, |i| i + 2);
-    let start = start + xml[start..].find('<').expect("root start");
-    let end = xml.rfind('>').expect("root end") + 1;
-    &xml[start..end]
 }
 
 /// 1-based line and column (in characters) of the first `needle` in `text`.

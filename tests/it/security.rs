@@ -3,7 +3,7 @@
 //! rate limits, slow clients, huge bodies and hostile XML. Every test runs
 //! its own server on its own data directory.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

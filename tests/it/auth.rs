@@ -3,7 +3,7 @@
 //! × municipality matrix, denials that leak nothing, and audit entries with
 //! hashed BSNs only.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Duration;

@@ -189,3 +189,12 @@ pub fn bsn(n: u64) -> String {
 pub fn elfproef(s: &str) -> bool {
     ladderpost::domain::Bsn::parse(s).is_ok()
 }
+
+/// The root element of a message as sent (without its XML declaration):
+/// what a history or a feed item must embed.
+pub fn root_element(xml: &str) -> &str {
+    let start = xml.find("?>").map_or(0, |i| i + 2);
+    let start = start + xml[start..].find('<').expect("root start");
+    let end = xml.rfind('>').expect("root end") + 1;
+    &xml[start..end]
+}

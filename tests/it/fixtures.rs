@@ -3,7 +3,7 @@
 //! one fails with its recorded code. Also: every relative link in the
 //! README and docs/ resolves, since vendors navigate the docs by them.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::process::Command;

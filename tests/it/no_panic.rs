@@ -7,7 +7,7 @@
 //! Runs 2,000 cases by default; for a longer fuzz run:
 //! `PROPTEST_CASES=500000 cargo test --release --test no_panic`.
 
-mod common;
+use crate::common;
 
 use common::server::Server;
 use proptest::prelude::*;

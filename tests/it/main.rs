@@ -1,0 +1,18 @@
+//! The integration tests, as one test binary: a cold build spent most of
+//! its time linking one binary per file. One module per area; `common` is
+//! the shared harness (a real server on port 0, real clients, receivers,
+//! message builders). Run one area with `cargo test --test it api::`.
+
+mod common;
+
+mod api;
+mod auth;
+mod bench;
+mod crash;
+mod delivery;
+mod delivery_faults;
+mod fixtures;
+mod no_panic;
+mod oracle;
+mod security;
+mod typed_model;
