@@ -333,11 +333,8 @@ pub async fn bericht(
     Path(id): Path<String>,
     Query(params): Query<BerichtParams>,
 ) -> Result<Response, ApiError> {
-    // What was asked for is audited whatever the answer; only a well-formed
-    // id (anything else cannot name a message, and might hold a BSN).
-    if crate::domain::ids::BerichtId::parse(&id).is_ok() {
-        sink.bericht(&id);
-    }
+    // The id asked for is already in the audit sink: the guard notes it
+    // from the path (`guard::asked_for`), whatever the answer.
     let store = state.store.clone();
     let lookup = id.clone();
     let caller = principal.clone();

@@ -33,8 +33,6 @@ pub async fn metingen(
 ) -> Result<Response, ApiError> {
     let bsn =
         Bsn::parse(&bsn).map_err(|_| ApiError::parameter("the path does not hold a valid BSN"))?;
-    // Who was asked about is audited whatever the answer.
-    sink.bsn(bsn.as_str());
     let peilmoment = match params.peilmoment.as_deref() {
         None => None,
         Some(p) => Some(Moment::parse(p).ok_or_else(|| {
