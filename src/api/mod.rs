@@ -19,9 +19,10 @@ mod schema;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
+use axum::handler::Handler;
 use axum::http::Method;
 use axum::middleware;
-use axum::routing::{delete, get, post, MethodRouter};
+use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
 
 pub use error::{as_problem, json_route, ApiError};
@@ -114,16 +115,18 @@ struct Route {
     policy: Policy,
 }
 
-fn route(
-    method: Method,
-    path: &'static str,
-    handler: MethodRouter<AppState>,
-    policy: Policy,
-) -> Route {
+/// The method is given once: the handler is routed for exactly it.
+fn route<H, T>(method: Method, path: &'static str, handler: H, policy: Policy) -> Route
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    let filter = MethodFilter::try_from(method.clone())
+        .unwrap_or_else(|_| unreachable!("the table names standard methods only"));
     Route {
         method,
         path,
-        handler,
+        handler: on(filter, handler),
         policy,
     }
 }
@@ -138,122 +141,112 @@ fn routes() -> Vec<Route> {
         route(
             M::POST,
             "/api/v1/berichten",
-            post(berichten::ontvang),
+            berichten::ontvang,
             personal(Aanleveren),
         ),
         route(
             M::POST,
             "/api/v1/berichten/_valideer",
-            post(berichten::valideer),
+            berichten::valideer,
             personal(Aanleveren),
         ),
         route(
             M::GET,
             "/api/v1/berichten/{id}",
-            get(berichten::bericht),
+            berichten::bericht,
             personal(Afnemen),
         ),
         route(
             M::GET,
             "/api/v1/clienten/{bsn}/metingen",
-            get(clienten::metingen),
+            clienten::metingen,
             personal(Afnemen),
         ),
-        route(M::GET, "/api/v1/feed", get(feed::feed), personal(Afnemen)),
+        route(M::GET, "/api/v1/feed", feed::feed, personal(Afnemen)),
         route(
             M::POST,
             "/api/v1/abonnementen",
-            post(abonnementen::registreer),
+            abonnementen::registreer,
             needs(Afnemen),
         ),
         route(
             M::GET,
             "/api/v1/abonnementen",
-            get(abonnementen::lijst),
+            abonnementen::lijst,
             needs(Afnemen),
         ),
         // A subscription's status lists its dead letters' message ids.
         route(
             M::GET,
             "/api/v1/abonnementen/{id}",
-            get(abonnementen::status),
+            abonnementen::status,
             personal(Afnemen),
         ),
         route(
             M::DELETE,
             "/api/v1/abonnementen/{id}",
-            delete(abonnementen::verwijder),
+            abonnementen::verwijder,
             needs(Afnemen),
         ),
         route(
             M::POST,
             "/api/v1/abonnementen/{id}/replay",
-            post(abonnementen::replay),
+            abonnementen::replay,
             personal(Afnemen),
         ),
-        route(M::GET, "/api/v1/schema", get(schema::lijst), PUBLIC),
-        route(
-            M::GET,
-            "/api/v1/schema/{file}",
-            get(schema::bestand),
-            PUBLIC,
-        ),
+        route(M::GET, "/api/v1/schema", schema::lijst, PUBLIC),
+        route(M::GET, "/api/v1/schema/{file}", schema::bestand, PUBLIC),
         route(
             M::GET,
             "/api/v1/beheer/organisaties",
-            get(beheer::organisaties),
+            beheer::organisaties,
             needs(Beheer),
         ),
         route(
             M::POST,
             "/api/v1/beheer/organisaties",
-            post(beheer::organisatie_toevoegen),
+            beheer::organisatie_toevoegen,
             needs(Beheer),
         ),
         route(
             M::GET,
             "/api/v1/beheer/sleutels",
-            get(beheer::sleutels),
+            beheer::sleutels,
             needs(Beheer),
         ),
         route(
             M::POST,
             "/api/v1/beheer/sleutels",
-            post(beheer::sleutel_maken),
+            beheer::sleutel_maken,
             needs(Beheer),
         ),
         route(
             M::DELETE,
             "/api/v1/beheer/sleutels/{id}",
-            delete(beheer::sleutel_intrekken),
+            beheer::sleutel_intrekken,
             needs(Beheer),
         ),
         route(
             M::GET,
             "/api/v1/beheer/machtigingen",
-            get(beheer::machtigingen),
+            beheer::machtigingen,
             needs(Beheer),
         ),
         route(
             M::POST,
             "/api/v1/beheer/machtigingen",
-            post(beheer::machtiging_geven),
+            beheer::machtiging_geven,
             needs(Beheer),
         ),
         route(
             M::DELETE,
             "/api/v1/beheer/machtigingen/{gemeente}/{aan}/{namens}",
-            delete(beheer::machtiging_intrekken),
+            beheer::machtiging_intrekken,
             needs(Beheer),
         ),
-        route(
-            M::GET,
-            "/api/v1/beheer/audit",
-            get(beheer::audit),
-            needs(Beheer),
-        ),
-        route(M::GET, "/health", get(health::health), PUBLIC),
-        route(M::GET, "/metrics", get(health::metrics), PUBLIC),
+        route(M::GET, "/api/v1/beheer/audit", beheer::audit, needs(Beheer)),
+        route(M::GET, "/health", health::health, PUBLIC),
+        route(M::GET, "/metrics", health::metrics, PUBLIC),
     ]
 }
 
