@@ -20,45 +20,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the service: receive, validate and store messages over HTTP.
-    Serve {
-        /// Address to listen on.
-        #[arg(long, env = "LADDERPOST_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: std::net::SocketAddr,
-        /// Data directory (created if missing).
-        #[arg(long, env = "LADDERPOST_DATA", default_value = "./data")]
-        data: PathBuf,
-        /// Largest message accepted, in bytes.
-        #[arg(long, env = "LADDERPOST_MAX_BODY", default_value_t = 1024 * 1024)]
-        max_body: usize,
-        /// Days around a measurement within which another organisation's
-        /// measurement of the same client earns the warning
-        /// signaal.andere-organisatie; 0 turns it off.
-        #[arg(long, env = "LADDERPOST_SIGNAAL_PERIODE", default_value_t = 90)]
-        signaal_periode: u32,
-        /// Push: seconds one delivery may take.
-        #[arg(long, env = "LADDERPOST_PUSH_TIMEOUT", default_value_t = 10.0)]
-        push_timeout: f64,
-        /// Push: seconds before the first retry (doubling per attempt).
-        #[arg(long, env = "LADDERPOST_RETRY_BASE", default_value_t = 0.5)]
-        retry_base: f64,
-        /// Push: longest wait between retries, in seconds.
-        #[arg(long, env = "LADDERPOST_RETRY_MAX", default_value_t = 300.0)]
-        retry_max: f64,
-        /// Push: seconds a message is retried before it becomes a dead letter.
-        #[arg(long, env = "LADDERPOST_DEAD_LETTER_AFTER", default_value_t = 86400.0)]
-        dead_letter_after: f64,
-        /// Push: allow receivers on loopback, private, link-local and
-        /// similar addresses (refused by default: subscriptions would probe
-        /// the internal network).
-        #[arg(long, env = "LADDERPOST_ALLOW_PRIVATE_RECEIVERS")]
-        allow_private_receivers: bool,
-        /// Push: CA certificates (PEM) to trust for HTTPS receivers besides
-        /// the system's, e.g. the PKIoverheid private root.
-        #[arg(long, env = "LADDERPOST_PUSH_CA")]
-        push_ca: Option<PathBuf>,
-        #[command(flatten)]
-        transport: TransportArgs,
-    },
+    Serve(ladderpost::server::ServeFlags),
     /// A reference receiver for push deliveries: verifies signatures,
     /// deduplicates and writes each message to a directory.
     Receive {
@@ -98,7 +60,7 @@ enum Command {
     SchemaReference,
     /// Measure performance (build with --release).
     #[command(subcommand)]
-    Bench(BenchCommand),
+    Bench(ladderpost::bench::Bench),
     /// Organisations and credentials, on the data directory of a stopped
     /// server (while it runs: the beheer API).
     Admin {
@@ -107,112 +69,6 @@ enum Command {
         data: PathBuf,
         #[command(subcommand)]
         command: ladderpost::auth::admin::Admin,
-    },
-}
-
-/// TLS and hardening flags of `serve`.
-#[derive(clap::Args)]
-struct TransportArgs {
-    /// Serve HTTPS with this certificate chain (PEM, leaf first).
-    #[arg(long, env = "LADDERPOST_TLS_CERT", requires = "tls_key")]
-    tls_cert: Option<PathBuf>,
-    /// The private key of --tls-cert (PEM).
-    #[arg(long, env = "LADDERPOST_TLS_KEY", requires = "tls_cert")]
-    tls_key: Option<PathBuf>,
-    /// Ask clients for a certificate and verify it against these CA
-    /// certificates (PEM); the OIN in its subject serialNumber identifies
-    /// the organisation. Clients without a certificate may still use a
-    /// bearer token.
-    #[arg(long, env = "LADDERPOST_CLIENT_CA", requires = "tls_cert")]
-    client_ca: Option<PathBuf>,
-    /// Allow plain HTTP on an address other than loopback (behind a proxy
-    /// that terminates TLS).
-    #[arg(long, env = "LADDERPOST_ALLOW_PLAIN_HTTP")]
-    allow_plain_http: bool,
-    /// Seconds a client has to send a request's headers.
-    #[arg(long, env = "LADDERPOST_HEADER_TIMEOUT", default_value_t = 10.0)]
-    header_timeout: f64,
-    /// Seconds a client has to send a request's whole body.
-    #[arg(long, env = "LADDERPOST_BODY_TIMEOUT", default_value_t = 30.0)]
-    body_timeout: f64,
-    /// Connections served at once.
-    #[arg(long, env = "LADDERPOST_MAX_CONNECTIONS", default_value_t = 1024)]
-    max_connections: usize,
-    /// Connections one client address (IPv6: one /64) may hold at once;
-    /// 0 turns the cap off (behind a proxy, where every client has the
-    /// proxy's address).
-    #[arg(
-        long,
-        env = "LADDERPOST_MAX_CONNECTIONS_PER_ADDRESS",
-        default_value_t = 64
-    )]
-    max_connections_per_address: usize,
-    /// Requests per second per credential (or address); 0 turns it off.
-    #[arg(long, env = "LADDERPOST_RATE_LIMIT", default_value_t = 200.0)]
-    rate_limit: f64,
-    /// Requests one credential may make at once after a quiet period.
-    #[arg(long, env = "LADDERPOST_RATE_BURST", default_value_t = 400.0)]
-    rate_burst: f64,
-}
-
-impl TransportArgs {
-    fn settings(self) -> ladderpost::transport::Transport {
-        let seconds = |s: f64| std::time::Duration::from_secs_f64(s.max(0.001));
-        ladderpost::transport::Transport {
-            tls: match (self.tls_cert, self.tls_key) {
-                (Some(cert), Some(key)) => Some(ladderpost::transport::TlsFiles {
-                    cert,
-                    key,
-                    client_ca: self.client_ca,
-                }),
-                _ => None,
-            },
-            allow_plain_http: self.allow_plain_http,
-            header_timeout: seconds(self.header_timeout),
-            body_timeout: seconds(self.body_timeout),
-            max_connections: self.max_connections,
-            max_connections_per_address: self.max_connections_per_address,
-            rate: ladderpost::transport::Rate {
-                per_second: self.rate_limit.max(0.0),
-                burst: self.rate_burst.max(1.0),
-            },
-        }
-    }
-}
-
-#[derive(Subcommand)]
-enum BenchCommand {
-    /// Validated messages per second, beside libxml2's XSD validation.
-    Validate {
-        /// Seconds to measure each variant.
-        #[arg(long, default_value_t = 3.0)]
-        seconds: f64,
-        /// Documents to validate (default: fixtures/valid/*.xml).
-        files: Vec<PathBuf>,
-    },
-    /// Durable ingest over HTTP (acknowledged after fsync) beside
-    /// validation only, on an in-process server with a temporary store.
-    Ingest {
-        /// Seconds to measure each endpoint at each concurrency.
-        #[arg(long, default_value_t = 5.0)]
-        seconds: f64,
-        /// Concurrent senders, one measurement per value.
-        #[arg(long, value_delimiter = ',', default_values_t = [1, 16, 64])]
-        senders: Vec<usize>,
-    },
-    /// Feed read and push delivery throughput, on an in-process server
-    /// filled with messages first.
-    Delivery {
-        /// Messages to store, then read and deliver.
-        #[arg(long, default_value_t = 50_000)]
-        messages: u64,
-    },
-    /// Start-up time: fills an in-process store, stops the service, and
-    /// times opening the store again (recovery and index rebuild).
-    Startup {
-        /// Messages to store first.
-        #[arg(long, default_value_t = 200_000)]
-        messages: u64,
     },
 }
 
@@ -235,43 +91,13 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Serve {
-            listen,
-            data,
-            max_body,
-            signaal_periode,
-            push_timeout,
-            retry_base,
-            retry_max,
-            dead_letter_after,
-            allow_private_receivers,
-            push_ca,
-            transport,
-        } => {
-            let seconds = |s: f64| std::time::Duration::from_secs_f64(s.max(0.001));
-            let roots = match push_ca.as_deref().map(push_roots).transpose() {
-                Ok(roots) => roots.unwrap_or_default(),
-                Err(why) => {
-                    eprintln!("ladderpost: {why}");
-                    return ExitCode::from(2);
-                }
-            };
-            serve(ladderpost::server::Settings {
-                listen,
-                data,
-                max_body,
-                signaal_periode,
-                push: ladderpost::delivery::push::PushSettings {
-                    timeout: seconds(push_timeout),
-                    retry_base: seconds(retry_base),
-                    retry_max: seconds(retry_max),
-                    dead_after: seconds(dead_letter_after),
-                    allow_private_receivers,
-                    roots,
-                },
-                transport: transport.settings(),
-            })
-        }
+        Command::Serve(flags) => match flags.settings() {
+            Ok(settings) => serve(settings),
+            Err(why) => {
+                eprintln!("ladderpost: {why}");
+                ExitCode::from(2)
+            }
+        },
         Command::Receive {
             listen,
             secret,
@@ -295,12 +121,13 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Bench(BenchCommand::Validate { seconds, files }) => bench_validate(seconds, files),
-        Command::Bench(BenchCommand::Ingest { seconds, senders }) => {
-            bench_ingest(seconds, &senders)
-        }
-        Command::Bench(BenchCommand::Delivery { messages }) => bench_delivery(messages),
-        Command::Bench(BenchCommand::Startup { messages }) => bench_startup(messages),
+        Command::Bench(bench) => match ladderpost::bench::run(bench) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ladderpost: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Admin { data, command } => match ladderpost::auth::admin::run(&data, command) {
             Ok(out) => {
                 print!("{out}");
@@ -312,171 +139,6 @@ fn main() -> ExitCode {
             }
         },
     }
-}
-
-fn bench_startup(messages: u64) -> ExitCode {
-    println!("in-process server, {messages} stored messages, then the store opened again");
-    match ladderpost::bench::startup(messages) {
-        Ok(f) => {
-            println!(
-                "{:>10.2} s  to open the store ({:.0} MB on disk, {:.0} messages/s indexed)",
-                f.open.as_secs_f64(),
-                f.bytes as f64 / 1e6,
-                f.messages as f64 / f.open.as_secs_f64()
-            );
-            if let Some(bytes) = f.resident {
-                println!(
-                    "{:>10.0} MB  resident memory the open store added (sled's cache and the index)",
-                    bytes as f64 / 1e6
-                );
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("ladderpost: {e}");
-            ExitCode::from(2)
-        }
-    }
-}
-
-fn bench_delivery(messages: u64) -> ExitCode {
-    println!("in-process server, {messages} stored messages of one municipality, 2 cores");
-    match ladderpost::bench::delivery(messages) {
-        Ok(f) => {
-            println!(
-                "{:>10.0} msgs/s  feed: one pull client paging through all (limit 1000)",
-                f.feed_per_second
-            );
-            println!(
-                "{:>10.0} msgs/s  push: one subscription to a local receiver verifying signatures",
-                f.push_per_second
-            );
-            println!(
-                "feed target (>= 50,000 msgs/s): {}",
-                if f.feed_per_second >= 50_000.0 {
-                    "met"
-                } else {
-                    "NOT met"
-                }
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("ladderpost: {e}");
-            ExitCode::from(2)
-        }
-    }
-}
-
-fn bench_validate(seconds: f64, mut files: Vec<PathBuf>) -> ExitCode {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    if files.is_empty() {
-        let dir = root.join("fixtures/valid");
-        files = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "xml"))
-                .collect(),
-            Err(e) => {
-                eprintln!("ladderpost: {}: {e}", dir.display());
-                return ExitCode::from(2);
-            }
-        };
-        files.sort();
-    }
-    let bytes: u64 = files
-        .iter()
-        .filter_map(|f| std::fs::metadata(f).ok())
-        .map(|m| m.len())
-        .sum();
-    println!(
-        "corpus: {} documents, {} bytes on average; {seconds} s per variant, one core",
-        files.len(),
-        bytes / files.len().max(1) as u64
-    );
-    let schema = root.join("schemas/participatieladder-v1.xsd");
-    let duration = std::time::Duration::from_secs_f64(seconds);
-    match ladderpost::bench::validate_corpus(&schema, &files, duration) {
-        Ok(figures) => {
-            let baseline = figures.last().map_or(1.0, |f| f.per_second());
-            for f in &figures {
-                println!(
-                    "{:>12.0} msgs/s  {:>5.2}x libxml2  {}",
-                    f.per_second(),
-                    f.per_second() / baseline,
-                    f.name
-                );
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("ladderpost: {e}");
-            ExitCode::from(2)
-        }
-    }
-}
-
-fn bench_ingest(seconds: f64, senders: &[usize]) -> ExitCode {
-    use ladderpost::bench::Endpoint;
-    if senders.is_empty() || senders.contains(&0) || !seconds.is_finite() || seconds <= 0.0 {
-        eprintln!("ladderpost: give a positive --seconds and senders of at least 1");
-        return ExitCode::from(2);
-    }
-    println!(
-        "in-process server on a temporary store, HTTP/1.1 keep-alive, unique valid Metingen; \
-         {seconds} s per row, {} cores",
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    );
-    let duration = std::time::Duration::from_secs_f64(seconds);
-    let figures = match ladderpost::bench::ingest(senders, duration) {
-        Ok(figures) => figures,
-        Err(e) => {
-            eprintln!("ladderpost: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
-    println!(
-        "{:>7}  {:<38} {:>10}  {:>8}  {:>8}",
-        "senders", "endpoint", "msgs/s", "p50 ms", "p99 ms"
-    );
-    for f in &figures {
-        let name = match f.endpoint {
-            Endpoint::Ingest => "POST /api/v1/berichten (durable)",
-            Endpoint::Validate => "POST /api/v1/berichten/_valideer",
-        };
-        println!(
-            "{:>7}  {:<38} {:>10.0}  {:>8.2}  {:>8.2}",
-            f.senders,
-            name,
-            f.per_second(),
-            ms(f.p50),
-            ms(f.p99)
-        );
-    }
-    for &n in senders {
-        let rate = |e: Endpoint| {
-            figures
-                .iter()
-                .find(|f| f.senders == n && f.endpoint == e)
-                .map_or(0.0, |f| f.per_second())
-        };
-        let ratio = rate(Endpoint::Ingest) / rate(Endpoint::Validate);
-        let verdict = if n == 64 {
-            if ratio >= 0.70 {
-                "  (target >= 70%: met)"
-            } else {
-                "  (target >= 70%: NOT met)"
-            }
-        } else {
-            ""
-        };
-        println!(
-            "durable / validate-only at {n} senders: {:.0}%{verdict}",
-            ratio * 100.0
-        );
-    }
-    ExitCode::SUCCESS
 }
 
 fn runtime() -> Option<tokio::runtime::Runtime> {
@@ -628,17 +290,3 @@ fn write_text(out: &mut impl Write, v: &FileVerdict) -> std::io::Result<()> {
 // memory (docs/performance.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// The CA certificates of `--push-ca`.
-fn push_roots(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, String> {
-    let pem = std::fs::read(path).map_err(|e| format!("--push-ca {}: {e}", path.display()))?;
-    let roots = reqwest::Certificate::from_pem_bundle(&pem)
-        .map_err(|e| format!("--push-ca {}: {e}", path.display()))?;
-    if roots.is_empty() {
-        return Err(format!(
-            "--push-ca {}: no PEM certificate in it",
-            path.display()
-        ));
-    }
-    Ok(roots)
-}

@@ -14,6 +14,10 @@
 //! - `startup` ([`startup`]): the time to open a filled store again
 //!   (recovery and index rebuild) and the memory the open store takes.
 
+mod command;
+
+pub use command::{run, Bench};
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -192,7 +196,8 @@ impl Endpoint {
 
 /// The template of every message the ingest benchmark sends; each gets its
 /// own `BerichtId` and BSN.
-const INGEST_TEMPLATE: &str = include_str!("../fixtures/valid/meting-1525-isd-trede2-minimaal.xml");
+const INGEST_TEMPLATE: &str =
+    include_str!("../../fixtures/valid/meting-1525-isd-trede2-minimaal.xml");
 const TEMPLATE_ID: &str = "ISDB-1525-2024-3381";
 const TEMPLATE_BSN: &str = "984480717";
 

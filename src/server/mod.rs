@@ -1,6 +1,10 @@
 //! Builds and runs the service: used by `ladderpost serve` and by the
 //! benchmarks, so both run exactly the same application.
 
+mod flags;
+
+pub use flags::ServeFlags;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,0 +1,187 @@
+//! The `ladderpost bench` subcommands: their flags, and the figures of
+//! each printed as a table (docs/performance.md quotes them).
+
+use std::path::PathBuf;
+
+/// `ladderpost bench …`.
+#[derive(clap::Subcommand, Debug)]
+pub enum Bench {
+    /// Validated messages per second, beside libxml2's XSD validation.
+    Validate {
+        /// Seconds to measure each variant.
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+        /// Documents to validate (default: fixtures/valid/*.xml).
+        files: Vec<PathBuf>,
+    },
+    /// Durable ingest over HTTP (acknowledged after fsync) beside
+    /// validation only, on an in-process server with a temporary store.
+    Ingest {
+        /// Seconds to measure each endpoint at each concurrency.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+        /// Concurrent senders, one measurement per value.
+        #[arg(long, value_delimiter = ',', default_values_t = [1, 16, 64])]
+        senders: Vec<usize>,
+    },
+    /// Feed read and push delivery throughput, on an in-process server
+    /// filled with messages first.
+    Delivery {
+        /// Messages to store, then read and deliver.
+        #[arg(long, default_value_t = 50_000)]
+        messages: u64,
+    },
+    /// Start-up time: fills an in-process store, stops the service, and
+    /// times opening the store again (recovery and index rebuild).
+    Startup {
+        /// Messages to store first.
+        #[arg(long, default_value_t = 200_000)]
+        messages: u64,
+    },
+}
+
+/// Runs one benchmark and prints its figures to stdout.
+pub fn run(bench: Bench) -> Result<(), String> {
+    match bench {
+        Bench::Validate { seconds, files } => validate(seconds, files),
+        Bench::Ingest { seconds, senders } => ingest(seconds, &senders),
+        Bench::Delivery { messages } => delivery(messages),
+        Bench::Startup { messages } => startup(messages),
+    }
+}
+
+fn startup(messages: u64) -> Result<(), String> {
+    println!("in-process server, {messages} stored messages, then the store opened again");
+    let f = super::startup(messages)?;
+    println!(
+        "{:>10.2} s  to open the store ({:.0} MB on disk, {:.0} messages/s indexed)",
+        f.open.as_secs_f64(),
+        f.bytes as f64 / 1e6,
+        f.messages as f64 / f.open.as_secs_f64()
+    );
+    if let Some(bytes) = f.resident {
+        println!(
+            "{:>10.0} MB  resident memory the open store added (sled's cache and the index)",
+            bytes as f64 / 1e6
+        );
+    }
+    Ok(())
+}
+
+fn delivery(messages: u64) -> Result<(), String> {
+    println!("in-process server, {messages} stored messages of one municipality, 2 cores");
+    let f = super::delivery(messages)?;
+    println!(
+        "{:>10.0} msgs/s  feed: one pull client paging through all (limit 1000)",
+        f.feed_per_second
+    );
+    println!(
+        "{:>10.0} msgs/s  push: one subscription to a local receiver verifying signatures",
+        f.push_per_second
+    );
+    println!(
+        "feed target (>= 50,000 msgs/s): {}",
+        if f.feed_per_second >= 50_000.0 {
+            "met"
+        } else {
+            "NOT met"
+        }
+    );
+    Ok(())
+}
+
+fn validate(seconds: f64, mut files: Vec<PathBuf>) -> Result<(), String> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    if files.is_empty() {
+        let dir = root.join("fixtures/valid");
+        files = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "xml"))
+                .collect(),
+            Err(e) => {
+                return Err(format!("{}: {e}", dir.display()));
+            }
+        };
+        files.sort();
+    }
+    let bytes: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    println!(
+        "corpus: {} documents, {} bytes on average; {seconds} s per variant, one core",
+        files.len(),
+        bytes / files.len().max(1) as u64
+    );
+    let schema = root.join("schemas/participatieladder-v1.xsd");
+    let duration = std::time::Duration::from_secs_f64(seconds);
+    let figures = super::validate_corpus(&schema, &files, duration)?;
+    let baseline = figures.last().map_or(1.0, |f| f.per_second());
+    for f in &figures {
+        println!(
+            "{:>12.0} msgs/s  {:>5.2}x libxml2  {}",
+            f.per_second(),
+            f.per_second() / baseline,
+            f.name
+        );
+    }
+    Ok(())
+}
+
+fn ingest(seconds: f64, senders: &[usize]) -> Result<(), String> {
+    use super::Endpoint;
+    if senders.is_empty() || senders.contains(&0) || !seconds.is_finite() || seconds <= 0.0 {
+        return Err("give a positive --seconds and senders of at least 1".into());
+    }
+    println!(
+        "in-process server on a temporary store, HTTP/1.1 keep-alive, unique valid Metingen; \
+         {seconds} s per row, {} cores",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    let duration = std::time::Duration::from_secs_f64(seconds);
+    let figures = super::ingest(senders, duration)?;
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "{:>7}  {:<38} {:>10}  {:>8}  {:>8}",
+        "senders", "endpoint", "msgs/s", "p50 ms", "p99 ms"
+    );
+    for f in &figures {
+        let name = match f.endpoint {
+            Endpoint::Ingest => "POST /api/v1/berichten (durable)",
+            Endpoint::Validate => "POST /api/v1/berichten/_valideer",
+        };
+        println!(
+            "{:>7}  {:<38} {:>10.0}  {:>8.2}  {:>8.2}",
+            f.senders,
+            name,
+            f.per_second(),
+            ms(f.p50),
+            ms(f.p99)
+        );
+    }
+    for &n in senders {
+        let rate = |e: Endpoint| {
+            figures
+                .iter()
+                .find(|f| f.senders == n && f.endpoint == e)
+                .map_or(0.0, |f| f.per_second())
+        };
+        let ratio = rate(Endpoint::Ingest) / rate(Endpoint::Validate);
+        let verdict = if n == 64 {
+            if ratio >= 0.70 {
+                "  (target >= 70%: met)"
+            } else {
+                "  (target >= 70%: NOT met)"
+            }
+        } else {
+            ""
+        };
+        println!(
+            "durable / validate-only at {n} senders: {:.0}%{verdict}",
+            ratio * 100.0
+        );
+    }
+    Ok(())
+}
