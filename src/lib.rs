@@ -12,6 +12,8 @@ pub mod delivery;
 pub mod diagnostics;
 pub mod domain;
 pub mod history;
+pub mod http_error;
+pub mod replies;
 pub mod schema;
 pub mod server;
 pub mod store;

@@ -9,11 +9,12 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 
 use super::guard::{not_your_gemeente, AuditSink};
-use super::{blocking, replies, ApiError, AppState, XML};
+use super::{blocking, ApiError, AppState};
 use crate::auth::Principal;
 use crate::diagnostics::{Code, Melding};
 use crate::domain::Document;
 use crate::history;
+use crate::replies::{self, XML};
 use crate::store::{Draft, Incoming, Outcome, Sender};
 use crate::validate::Rejection;
 

@@ -8,10 +8,11 @@ use axum::Extension;
 use serde::Deserialize;
 
 use super::guard::AuditSink;
-use super::{blocking, replies, ApiError, AppState, XML};
+use super::{blocking, ApiError, AppState};
 use crate::auth::Principal;
 use crate::domain::Bsn;
 use crate::history;
+use crate::replies::{self, XML};
 use crate::time::Moment;
 
 #[derive(Deserialize)]

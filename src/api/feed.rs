@@ -11,9 +11,10 @@ use axum::Extension;
 use serde::Deserialize;
 
 use super::guard::{not_your_gemeente, AuditSink};
-use super::{blocking, replies, ApiError, AppState, XML};
+use super::{blocking, ApiError, AppState};
 use crate::auth::Principal;
 use crate::domain::Gemeentecode;
+use crate::replies::{self, XML};
 
 /// Most items on one page, and the longest long poll.
 pub const MAX_LIMIT: usize = 1000;

@@ -19,13 +19,13 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::limits::{self, RateLimited};
 use super::{ApiError, AppState};
 use crate::auth::store::AuditEntry;
 use crate::auth::{ClientCertificate, Principal};
 use crate::diagnostics::Code;
 use crate::store::Commit;
 use crate::time::Moment;
-use crate::transport::guard::RateLimited;
 
 /// What a request touched, for its audit entry (plain BSNs, request-scoped
 /// only: they are hashed before anything is written).
@@ -136,8 +136,8 @@ fn principal(state: &AppState, request: &Request) -> Result<Option<Principal>, A
 pub async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
     // Every answer of a JSON route, refusals of the layers included, is
     // JSON: its errors become problem+json here, outermost.
-    if super::error::json_route(request.uri().path()) {
-        super::error::as_problem(signed_in(&state, request, next).await)
+    if crate::http_error::json_route(request.uri().path()) {
+        crate::http_error::as_problem(signed_in(&state, request, next).await)
     } else {
         signed_in(&state, request, next).await
     }
@@ -156,7 +156,7 @@ async fn signed_in(state: &AppState, mut request: Request, next: Next) -> Respon
     }
     // Answered by the route's guard (audited, logged, counted), or by the
     // fallback for unknown routes.
-    if let Some(refused) = crate::transport::guard::rate_limit(&state.limiter, &request) {
+    if let Some(refused) = limits::rate_limit(&state.limiter, &request) {
         request.extensions_mut().insert(refused);
     }
     next.run(request).await

@@ -8,12 +8,11 @@ mod abonnementen;
 mod beheer;
 mod berichten;
 mod clienten;
-mod error;
 mod extract;
 mod feed;
 pub mod guard;
 mod health;
-pub mod replies;
+pub mod limits;
 mod schema;
 
 use std::collections::HashMap;
@@ -25,16 +24,13 @@ use axum::middleware;
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
 
-pub use error::{as_problem, json_route, ApiError};
+pub use crate::http_error::ApiError;
 
 use crate::auth::Rol;
 use crate::delivery::push::Dispatcher;
 use crate::store::delivery::DeliveryStore;
 use crate::store::Store;
 use crate::telemetry::Metrics;
-
-/// The content type of every XML reply.
-pub const XML: &str = "application/xml; charset=utf-8";
 
 /// What every handler shares: one reference, cloned per request and per
 /// layer (docs/performance.md).
@@ -72,7 +68,7 @@ pub struct Shared {
     /// Authentication, credentials and the audit log.
     pub auth: Arc<crate::auth::Auth>,
     /// Token buckets per credential (or address).
-    pub limiter: Arc<crate::transport::RateLimiter>,
+    pub limiter: Arc<limits::RateLimiter>,
     /// Permits for CPU-heavy reading and validation, one per core: such
     /// work runs on the blocking pool, so it can never hold up the async
     /// workers that answer `/health` and every other request.
@@ -292,7 +288,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn unknown_route(
-    limited: Option<axum::Extension<crate::transport::guard::RateLimited>>,
+    limited: Option<axum::Extension<limits::RateLimited>>,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     if let Some(axum::Extension(limited)) = limited {

@@ -4,8 +4,9 @@ use super::extract::Path;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::{ApiError, XML};
+use super::ApiError;
 use crate::diagnostics::Code;
+use crate::replies::XML;
 
 /// The published schema files: (file name, target namespace, text).
 pub const SCHEMAS: &[(&str, &str, &str)] = &[(

@@ -258,13 +258,11 @@ impl InProcess {
                 signaal_periode: 90,
                 push,
                 // Measures the service, not the rate limit.
-                transport: crate::transport::Transport {
-                    rate: crate::transport::Rate {
-                        per_second: 0.0,
-                        burst: 0.0,
-                    },
-                    ..Default::default()
+                rate: crate::api::limits::Rate {
+                    per_second: 0.0,
+                    burst: 0.0,
                 },
+                transport: crate::transport::Transport::default(),
             }))
             .map_err(|e| e.to_string())?;
         let base = format!("http://{}", bound.addr());

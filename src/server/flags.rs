@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::Settings;
+use crate::api::limits::Rate;
 use crate::delivery::push::PushSettings;
 
 /// The flags of `serve`.
@@ -47,6 +48,12 @@ pub struct ServeFlags {
     /// the system's, e.g. the PKIoverheid private root.
     #[arg(long, env = "LADDERPOST_PUSH_CA")]
     push_ca: Option<PathBuf>,
+    /// Requests per second per credential (or address); 0 turns it off.
+    #[arg(long, env = "LADDERPOST_RATE_LIMIT", default_value_t = 200.0)]
+    rate_limit: f64,
+    /// Requests one credential may make at once after a quiet period.
+    #[arg(long, env = "LADDERPOST_RATE_BURST", default_value_t = 400.0)]
+    rate_burst: f64,
     #[command(flatten)]
     transport: TransportFlags,
 }
@@ -72,6 +79,10 @@ impl ServeFlags {
                 dead_after: seconds(self.dead_letter_after),
                 allow_private_receivers: self.allow_private_receivers,
                 roots,
+            },
+            rate: Rate {
+                per_second: self.rate_limit.max(0.0),
+                burst: self.rate_burst.max(1.0),
             },
             transport: self.transport.settings(),
         })
@@ -121,12 +132,6 @@ struct TransportFlags {
         default_value_t = 64
     )]
     max_connections_per_address: usize,
-    /// Requests per second per credential (or address); 0 turns it off.
-    #[arg(long, env = "LADDERPOST_RATE_LIMIT", default_value_t = 200.0)]
-    rate_limit: f64,
-    /// Requests one credential may make at once after a quiet period.
-    #[arg(long, env = "LADDERPOST_RATE_BURST", default_value_t = 400.0)]
-    rate_burst: f64,
 }
 
 impl TransportFlags {
@@ -145,10 +150,6 @@ impl TransportFlags {
             body_timeout: seconds(self.body_timeout),
             max_connections: self.max_connections,
             max_connections_per_address: self.max_connections_per_address,
-            rate: crate::transport::Rate {
-                per_second: self.rate_limit.max(0.0),
-                burst: self.rate_burst.max(1.0),
-            },
         }
     }
 }

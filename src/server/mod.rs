@@ -11,13 +11,14 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
+use crate::api::limits::{Rate, RateLimiter};
 use crate::api::{self, AppState};
 use crate::delivery::push::{Dispatcher, PushSettings};
 use crate::store::delivery::DeliveryStore;
 use crate::store::sled_store::SledStore;
 use crate::store::Store;
 use crate::telemetry::Metrics;
-use crate::transport::{self, RateLimiter, Transport};
+use crate::transport::{self, Transport};
 
 /// How to run the service.
 #[derive(Debug, Clone)]
@@ -31,7 +32,9 @@ pub struct Settings {
     pub signaal_periode: u32,
     /// Push delivery timing.
     pub push: PushSettings,
-    /// TLS, timeouts, connection cap and rate limits.
+    /// Requests per second (and burst) per credential or address.
+    pub rate: Rate,
+    /// TLS, timeouts and connection caps.
     pub transport: Transport,
 }
 
@@ -147,7 +150,7 @@ pub async fn bind(settings: Settings) -> Result<Bound, ServeError> {
         max_body: settings.max_body,
         signaal_periode: settings.signaal_periode,
         closing,
-        limiter: Arc::new(RateLimiter::new(settings.transport.rate)),
+        limiter: Arc::new(RateLimiter::new(settings.rate)),
         auth,
         cpu: Arc::new(tokio::sync::Semaphore::new(
             std::thread::available_parallelism().map_or(2, |n| n.get()),

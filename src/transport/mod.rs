@@ -1,7 +1,8 @@
 //! How the service meets the network: the accept loop (plain HTTP or TLS
 //! with optional client certificates), timeouts against slow clients, a
 //! cap on connections (in all and per client address), and the guards every request passes (security
-//! headers, body deadline, rate limits).
+//! headers, body deadline). It knows nothing of routes or credentials:
+//! those are `api`'s, above it.
 
 pub mod guard;
 mod per_address;
@@ -20,7 +21,6 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-pub use guard::{Rate, RateLimiter};
 pub use tls::TlsFiles;
 
 use crate::auth::ClientCertificate;
@@ -42,8 +42,6 @@ pub struct Transport {
     /// Connections one client address (an IPv6 /64) may hold at once;
     /// further ones are closed at once. 0: no cap.
     pub max_connections_per_address: usize,
-    /// Token bucket per credential (or address).
-    pub rate: Rate,
 }
 
 impl Default for Transport {
@@ -55,7 +53,6 @@ impl Default for Transport {
             body_timeout: Duration::from_secs(30),
             max_connections: 1024,
             max_connections_per_address: 64,
-            rate: Rate::default(),
         }
     }
 }
@@ -188,7 +185,7 @@ async fn connection<I>(
         if let Some(c) = &certificate {
             request.extensions_mut().insert(c.clone());
         }
-        let json = crate::api::json_route(request.uri().path());
+        let json = crate::http_error::json_route(request.uri().path());
         let (request, expired) = guard::body_deadline(request, limits.body_timeout);
         let mut app = app.clone();
         async move {
@@ -199,7 +196,7 @@ async fn connection<I>(
             if expired.is_some_and(|e| e.load(Ordering::Relaxed)) {
                 response = guard::body_too_slow(limits.body_timeout);
                 if json {
-                    response = crate::api::as_problem(response);
+                    response = crate::http_error::as_problem(response);
                 }
             }
             guard::security_headers(response.headers_mut(), limits.tls);

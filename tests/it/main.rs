@@ -12,6 +12,7 @@ mod crash;
 mod delivery;
 mod delivery_faults;
 mod fixtures;
+mod layers;
 mod no_panic;
 mod oracle;
 mod security;

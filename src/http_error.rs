@@ -7,8 +7,8 @@
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::replies;
 use crate::diagnostics::{Code, Layer, Melding};
+use crate::replies;
 use crate::store::StoreError;
 use crate::validate::Rejection;
 
@@ -97,7 +97,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = replies::foutbericht(self.bericht_id.as_deref(), &self.errors);
         let mut response =
-            (self.status, [(header::CONTENT_TYPE, super::XML)], body).into_response();
+            (self.status, [(header::CONTENT_TYPE, replies::XML)], body).into_response();
         response.extensions_mut().insert(Problem {
             errors: self.errors,
         });

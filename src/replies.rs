@@ -16,6 +16,9 @@ use crate::schema::typed;
 use crate::store::{Receipt, Soort, Waarschuwing};
 use crate::time::Moment;
 
+/// The content type of every XML reply.
+pub const XML: &str = "application/xml; charset=utf-8";
+
 const DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 const NS: &str = "urn:ladderpost:participatieladder:v1";
 
