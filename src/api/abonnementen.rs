@@ -2,16 +2,14 @@
 //! delivery status, dead letters and replays. Management resources, so
 //! JSON in and out; errors are problem+json (`super::error::as_problem`).
 
-use super::extract::{Body, Path, Query};
+use super::extract::{Body, Caller, Path, Query};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use serde::{Deserialize, Serialize};
 
 use super::guard::{not_your_gemeente, AuditSink};
 use super::{blocking, ApiError, AppState};
-use crate::auth::Principal;
 use crate::delivery::address;
 use crate::delivery::signature::Secret;
 use crate::diagnostics::Code;
@@ -82,7 +80,7 @@ fn new_id() -> Result<String, ApiError> {
 /// signing secret, once.
 pub async fn registreer(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    Caller(principal): Caller,
 
     Body(body): Body,
 ) -> Result<Response, ApiError> {
@@ -154,7 +152,7 @@ pub async fn registreer(
 /// `GET /api/v1/abonnementen`: every subscription, without secrets.
 pub async fn lijst(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    Caller(principal): Caller,
 ) -> Result<Response, ApiError> {
     let delivery = state.delivery.clone();
     let all = blocking(move || delivery.subscriptions()).await?;
@@ -196,8 +194,8 @@ fn dode_brief(d: &DodeBrief) -> serde_json::Value {
 /// `GET /api/v1/abonnementen/{id}`: delivery status.
 pub async fn status(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
-    Extension(sink): Extension<AuditSink>,
+    Caller(principal): Caller,
+    sink: AuditSink,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let delivery = state.delivery.clone();
@@ -249,7 +247,7 @@ pub async fn status(
 /// `DELETE /api/v1/abonnementen/{id}`.
 pub async fn verwijder(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    Caller(principal): Caller,
 
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
@@ -282,8 +280,8 @@ pub struct ReplayParams {
 /// included.
 pub async fn replay(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
-    Extension(sink): Extension<AuditSink>,
+    Caller(principal): Caller,
+    sink: AuditSink,
     Path(id): Path<String>,
     Query(p): Query<ReplayParams>,
 ) -> Result<Response, ApiError> {

@@ -8,13 +8,11 @@
 //! credentials and audit entries. Things outside a caller's scope are
 //! absent from its lists and answered as unknown.
 
-use super::extract::{Body, Path, Query};
+use super::extract::{Body, Caller, Path, Query};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-
-use axum::Extension;
 
 use super::guard::no_access;
 use super::{blocking, ApiError, AppState};
@@ -22,7 +20,7 @@ use crate::auth::service::{
     AuditView, BeheerError, NieuweOrganisatie, OrganisatieView, SleutelView,
 };
 use crate::auth::store::AuditQuery;
-use crate::auth::{Principal, INSTALLATIE};
+use crate::auth::INSTALLATIE;
 use crate::diagnostics::Code;
 use crate::time::Moment;
 
@@ -69,7 +67,7 @@ fn installation_only() -> ApiError {
 
 pub async fn organisaties(
     State(state): State<AppState>,
-    Extension(caller): Extension<Principal>,
+    Caller(caller): Caller,
 ) -> Result<Response, ApiError> {
     let store = state.auth.store().clone();
     let all = blocking(move || store.organisations()).await?;
@@ -86,7 +84,7 @@ pub async fn organisaties(
 
 pub async fn organisatie_toevoegen(
     State(state): State<AppState>,
-    Extension(caller): Extension<Principal>,
+    Caller(caller): Caller,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     if !caller.installatiebeheer() {
@@ -104,7 +102,7 @@ pub async fn organisatie_toevoegen(
 
 pub async fn sleutels(
     State(state): State<AppState>,
-    Extension(caller): Extension<Principal>,
+    Caller(caller): Caller,
 ) -> Result<Response, ApiError> {
     let store = state.auth.store().clone();
     let all = blocking(move || store.credentials()).await?;
@@ -129,7 +127,7 @@ pub struct NieuweSleutel {
 
 pub async fn sleutel_maken(
     State(state): State<AppState>,
-    Extension(caller): Extension<Principal>,
+    Caller(caller): Caller,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     let n: NieuweSleutel = parse(&body, r#"{"organisatie", "rollen", "verloopt"}"#)?;
@@ -152,7 +150,7 @@ pub async fn sleutel_maken(
 
 pub async fn sleutel_intrekken(
     State(state): State<AppState>,
-    Extension(caller): Extension<Principal>,
+    Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let auth = state.auth.clone();
@@ -180,7 +178,7 @@ pub async fn sleutel_intrekken(
 /// organisation.
 pub async fn machtigingen(
     State(state): State<AppState>,
-    Extension(caller): Extension<Principal>,
+    Caller(caller): Caller,
 ) -> Result<Response, ApiError> {
     let auth = state.auth.clone();
     let own = (!caller.installatiebeheer()).then(|| caller.organisatie.clone());
@@ -202,7 +200,7 @@ pub struct NieuweMachtiging {
 /// lets one organisation correct and withdraw another's measurements.
 pub async fn machtiging_geven(
     State(state): State<AppState>,
-    Extension(caller): Extension<Principal>,
+    Caller(caller): Caller,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     if !caller.installatiebeheer() {
@@ -218,7 +216,7 @@ pub async fn machtiging_geven(
 /// `DELETE /api/v1/beheer/machtigingen/{gemeente}/{aan}/{namens}`.
 pub async fn machtiging_intrekken(
     State(state): State<AppState>,
-    Extension(caller): Extension<Principal>,
+    Caller(caller): Caller,
     Path((gemeente, aan, namens)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     if !caller.installatiebeheer() {
@@ -248,7 +246,7 @@ pub struct AuditParams {
 
 pub async fn audit(
     State(state): State<AppState>,
-    Extension(caller): Extension<Principal>,
+    Caller(caller): Caller,
     Query(p): Query<AuditParams>,
 ) -> Result<Response, ApiError> {
     // An organisation's administrator reads its own organisation's entries.

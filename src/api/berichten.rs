@@ -1,12 +1,11 @@
 //! `/api/v1/berichten`: sending in messages, trial validation, and reading
 //! one stored message back.
 
-use super::extract::{Path, Query};
-use axum::body::{Body, Bytes};
+use super::extract::{Caller, Path, Query, XmlBody};
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 
 use super::guard::{not_your_gemeente, AuditSink};
 use super::{blocking, ApiError, AppState};
@@ -17,42 +16,6 @@ use crate::history;
 use crate::replies::{self, XML};
 use crate::store::{Draft, Incoming, Outcome, Sender};
 use crate::validate::Rejection;
-
-/// Reads the body of an XML request: 415 for other content types, 413
-/// beyond the size limit.
-async fn xml_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let mime = content_type.split(';').next().unwrap_or("").trim();
-    if !mime.eq_ignore_ascii_case("application/xml") && !mime.eq_ignore_ascii_case("text/xml") {
-        state.metrics.rejected(Code::HttpContentType.as_str());
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Code::HttpContentType,
-            "send messages with Content-Type: application/xml",
-        ));
-    }
-    axum::body::to_bytes(body, state.max_body)
-        .await
-        .map_err(|e| {
-            if crate::transport::guard::body_timed_out(&e) {
-                state.metrics.rejected(Code::HttpTeTraag.as_str());
-                return ApiError::new(
-                    StatusCode::REQUEST_TIMEOUT,
-                    Code::HttpTeTraag,
-                    "the request body did not arrive in time",
-                );
-            }
-            state.metrics.rejected(Code::XmlTooLarge.as_str());
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                Code::XmlTooLarge,
-                format!("the body is larger than {} bytes", state.max_body),
-            )
-        })
-}
 
 /// Runs the validation pipeline, counting rejections by code.
 /// Returns the typed message, its warnings and where its root element
@@ -110,10 +73,8 @@ async fn receive(
     state: &AppState,
     principal: &Principal,
     sink: &AuditSink,
-    headers: &HeaderMap,
-    body: Body,
+    bytes: Bytes,
 ) -> Result<Received, ApiError> {
-    let bytes = xml_body(state, headers, body).await?;
     let (document, warnings, wortel) = off_the_workers(state, bytes.clone()).await?;
     let id = document.bericht_id().map(|b| b.as_str().to_string());
     // Who may send this: checked after validation, before storing.
@@ -230,10 +191,9 @@ fn xml(status: StatusCode, body: Vec<u8>) -> Response {
 /// store's [`crate::store::Commit`]: the guard releases it only once that is durable.
 pub async fn ontvang(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
-    Extension(sink): Extension<AuditSink>,
-    headers: HeaderMap,
-    body: Body,
+    Caller(principal): Caller,
+    sink: AuditSink,
+    XmlBody(bytes): XmlBody,
 ) -> Result<Response, ApiError> {
     let Received {
         bytes,
@@ -241,7 +201,7 @@ pub async fn ontvang(
         warnings,
         wortel,
         id,
-    } = receive(&state, &principal, &sink, &headers, body).await?;
+    } = receive(&state, &principal, &sink, bytes).await?;
     let mut warnings = warnings;
     warnings.extend(other_organisation(&state, &principal, &document).await?);
     let sender = Sender {
@@ -299,12 +259,11 @@ fn acknowledgement(state: &AppState, outcome: Outcome) -> Response {
 /// `POST /api/v1/berichten/_valideer`: the same checks, nothing stored.
 pub async fn valideer(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
-    Extension(sink): Extension<AuditSink>,
-    headers: HeaderMap,
-    body: Body,
+    Caller(principal): Caller,
+    sink: AuditSink,
+    XmlBody(bytes): XmlBody,
 ) -> Result<Response, ApiError> {
-    let r = receive(&state, &principal, &sink, &headers, body).await?;
+    let r = receive(&state, &principal, &sink, bytes).await?;
     // The store's own check decides what may be sent in.
     let soort = Draft::of(&r.document, &r.warnings, r.wortel)
         .map_err(|e| ApiError::from(e).with_id(r.id.clone()))?
@@ -329,8 +288,8 @@ pub struct BerichtParams {
 /// one `?afzender=` names.
 pub async fn bericht(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
-    Extension(sink): Extension<AuditSink>,
+    Caller(principal): Caller,
+    sink: AuditSink,
     Path(id): Path<String>,
     Query(params): Query<BerichtParams>,
 ) -> Result<Response, ApiError> {

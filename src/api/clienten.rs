@@ -1,15 +1,13 @@
 //! `/api/v1/clienten/{bsn}/metingen`: a client's measurement history.
 
-use super::extract::{Path, Query};
+use super::extract::{Caller, Path, Query};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use serde::Deserialize;
 
 use super::guard::AuditSink;
 use super::{blocking, ApiError, AppState};
-use crate::auth::Principal;
 use crate::domain::Bsn;
 use crate::history;
 use crate::replies::{self, XML};
@@ -27,8 +25,8 @@ pub struct Params {
 /// withdrawn versions.
 pub async fn metingen(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
-    Extension(sink): Extension<AuditSink>,
+    Caller(principal): Caller,
+    sink: AuditSink,
     Path(bsn): Path<String>,
     Query(params): Query<Params>,
 ) -> Result<Response, ApiError> {

@@ -1,12 +1,16 @@
 //! Extractors whose refusals are the API's own errors (a code, and a
 //! `Foutbericht` or problem+json), never axum's plain-text rejections.
 
+use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use serde::de::DeserializeOwned;
 
-use super::ApiError;
+use super::guard::{not_signed_in, AuditSink};
+use super::{ApiError, AppState};
+use crate::auth::Principal;
 use crate::diagnostics::Code;
 
 /// A rejection of axum's, with its status and text, as an `http.parameter`.
@@ -56,5 +60,82 @@ impl<S: Send + Sync> FromRequest<S> for Body {
             .await
             .map(Body)
             .map_err(|e| refused(e, "body"))
+    }
+}
+
+/// Who is calling: the principal the authentication layer found. The
+/// guard lets no request without one through to a route that needs a
+/// role; should one reach a handler anyway, it is refused (401), never
+/// served as nobody.
+pub struct Caller(pub Principal);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = axum::response::Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .map(Caller)
+            .ok_or_else(not_signed_in)
+    }
+}
+
+/// What the request touched, for its audit entry; the guard puts it on
+/// every request it lets through to a route that needs a role.
+impl<S: Send + Sync> FromRequestParts<S> for AuditSink {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parts.extensions.get::<AuditSink>().cloned().ok_or_else(|| {
+            tracing::error!("a handler that audits ran without the guard");
+            ApiError::unavailable("this request cannot be audited, so it is not served")
+        })
+    }
+}
+
+/// A message body: `Content-Type: application/xml` (or `text/xml`), at
+/// most the configured size. 415 for another type, 413 beyond the size,
+/// 408 when it did not arrive in time; each counted in the metrics.
+pub struct XmlBody(pub Bytes);
+
+impl FromRequest<AppState> for XmlBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let mime = content_type.split(';').next().unwrap_or("").trim();
+        if !mime.eq_ignore_ascii_case("application/xml") && !mime.eq_ignore_ascii_case("text/xml") {
+            state.metrics.rejected(Code::HttpContentType.as_str());
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Code::HttpContentType,
+                "send messages with Content-Type: application/xml",
+            ));
+        }
+        axum::body::to_bytes(request.into_body(), state.max_body)
+            .await
+            .map(XmlBody)
+            .map_err(|e| {
+                if crate::transport::guard::body_timed_out(&e) {
+                    state.metrics.rejected(Code::HttpTeTraag.as_str());
+                    return ApiError::new(
+                        StatusCode::REQUEST_TIMEOUT,
+                        Code::HttpTeTraag,
+                        "the request body did not arrive in time",
+                    );
+                }
+                state.metrics.rejected(Code::XmlTooLarge.as_str());
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    Code::XmlTooLarge,
+                    format!("the body is larger than {} bytes", state.max_body),
+                )
+            })
     }
 }

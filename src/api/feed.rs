@@ -1,18 +1,16 @@
 //! `GET /api/v1/feed`: one municipality's accepted messages in acceptance
 //! order, page by page, with long polling.
 
-use super::extract::Query;
+use super::extract::{Caller, Query};
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use serde::Deserialize;
 
 use super::guard::{not_your_gemeente, AuditSink};
 use super::{blocking, ApiError, AppState};
-use crate::auth::Principal;
 use crate::domain::Gemeentecode;
 use crate::replies::{self, XML};
 
@@ -46,8 +44,8 @@ fn number<T: std::str::FromStr>(
 /// messages when there are none, 0-60, default 0).
 pub async fn feed(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
-    Extension(sink): Extension<AuditSink>,
+    Caller(principal): Caller,
+    sink: AuditSink,
     Query(p): Query<Params>,
 ) -> Result<Response, ApiError> {
     let gemeente = p
