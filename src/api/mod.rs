@@ -246,7 +246,7 @@ fn routes() -> Vec<Route> {
     ]
 }
 
-/// The policy of a route (by method and path template), from [`routes`].
+/// The policy of a route (by method and path template), from `routes`.
 pub fn policy(method: &Method, path: &str) -> Option<Policy> {
     static POLICIES: OnceLock<HashMap<(Method, &'static str), Policy>> = OnceLock::new();
     POLICIES

@@ -1,11 +1,15 @@
 //! Hardened XML reading: the checks that come before any schema.
 //!
 //! quick-xml is a fast, lenient tokenizer; it does not check everything the
-//! XML 1.0 well-formedness constraints require. What it leaves out and what
-//! a hub for personal data must refuse lives here: size, depth and element
-//! limits, UTF-8 only, no document type declarations (so no entity
-//! expansion and no external resources, ever), legal characters, names and
-//! references.
+//! XML 1.0 well-formedness constraints require. The pieces that make up
+//! for it are here: the limits ([`Limits`]), the checks on the whole
+//! document before any parsing (size, UTF-8 only, legal characters:
+//! [`check_document`]), the XML declaration, names, references and
+//! namespaces. They are applied in the one pass over the tokens,
+//! `schema::validator::Pass::run`, which is also where a document type
+//! declaration is refused (so no entity expansion and no external
+//! resources, ever), with processing instructions, `]]>` in text, and
+//! the depth and element limits: one pass reads each byte once.
 
 use std::borrow::Cow;
 
@@ -127,7 +131,7 @@ fn is_name_char(c: char) -> bool {
 }
 
 /// Whether `name` is a namespace-well-formed qualified name (Namespaces in
-/// XML 1.0, [7]): an NCName, or two joined by one colon.
+/// XML 1.0, production 7): an NCName, or two joined by one colon.
 pub fn is_qname(name: &[u8]) -> bool {
     match name.iter().position(|&b| b == b':') {
         Some(i) => is_ncname(&name[..i]) && is_ncname(&name[i + 1..]),
@@ -253,7 +257,7 @@ pub fn split_qname(name: &[u8]) -> (&[u8], &[u8]) {
 }
 
 /// Checks an XML declaration, `<?xml` to `?>`, against its grammar (XML 1.0
-/// [23]-[32], [80]-[81]): version, then an optional encoding, then an
+/// productions 23–32 and 80–81): version, then an optional encoding, then an
 /// optional standalone, each after white space, nothing else. Returns the
 /// encoding named, if any.
 pub fn declaration(decl: &str) -> Result<Option<&str>, String> {
