@@ -128,16 +128,18 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Command::Admin { data, command } => match ladderpost::auth::admin::run(&data, command) {
-            Ok(out) => {
-                print!("{out}");
-                ExitCode::SUCCESS
+        Command::Admin { data, command } => {
+            match ladderpost::auth::admin::run(&ladderpost::store::Config::sled(data), command) {
+                Ok(out) => {
+                    print!("{out}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("ladderpost: {e}");
+                    ExitCode::from(2)
+                }
             }
-            Err(e) => {
-                eprintln!("ladderpost: {e}");
-                ExitCode::from(2)
-            }
-        },
+        }
     }
 }
 

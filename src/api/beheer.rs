@@ -19,9 +19,9 @@ use super::{blocking, ApiError, AppState};
 use crate::auth::service::{
     AuditView, BeheerError, NieuweOrganisatie, OrganisatieView, SleutelView,
 };
-use crate::auth::store::AuditQuery;
 use crate::auth::INSTALLATIE;
 use crate::diagnostics::Code;
+use crate::store::auth::AuditQuery;
 use crate::time::Moment;
 
 /// Most audit entries one request returns.

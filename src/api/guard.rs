@@ -21,9 +21,9 @@ use axum::response::{IntoResponse, Response};
 
 use super::limits::{self, RateLimited};
 use super::{ApiError, AppState};
-use crate::auth::store::AuditEntry;
 use crate::auth::{ClientCertificate, Principal};
 use crate::diagnostics::Code;
+use crate::store::auth::AuditEntry;
 use crate::store::Commit;
 use crate::time::Moment;
 

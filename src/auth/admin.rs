@@ -2,14 +2,9 @@
 //! data directory of a stopped server (sled locks the directory of a
 //! running one).
 
-use std::path::Path;
-use std::sync::Arc;
-
 use clap::Subcommand;
 
 use super::service::{Auth, BeheerError, NieuweOrganisatie};
-use super::store::AuthStore;
-use crate::store::sled_store::SledStore;
 use crate::time::Moment;
 
 #[derive(Debug, Subcommand)]
@@ -64,24 +59,23 @@ pub enum SleutelCommand {
     Intrekken { id: String },
 }
 
-/// Runs an admin command; the text to print, or why not.
-pub fn run(data: &Path, command: Admin) -> Result<String, String> {
-    if !data.join("db").exists() && !data.join("conf").exists() {
-        std::fs::create_dir_all(data).map_err(|e| format!("{}: {e}", data.display()))?;
-    }
-    let store = SledStore::open(data).map_err(|e| {
-        let text = e.to_string();
-        if text.contains("lock") || text.contains("Resource temporarily unavailable") {
-            format!(
-                "cannot open the store in {}: it is in use — is `ladderpost serve` running on it? \
-                 Stop the server first, or use the beheer API (/api/v1/beheer) while it runs ({text})",
-                data.display()
-            )
-        } else {
-            format!("cannot open the store in {}: {text}", data.display())
-        }
-    })?;
-    let store: Arc<dyn AuthStore> = Arc::new(store);
+/// Runs an admin command on a stopped server's store; the text to print,
+/// or why not.
+pub fn run(config: &crate::store::Config, command: Admin) -> Result<String, String> {
+    let store = crate::store::open(config)
+        .map_err(|e| {
+            let text = e.to_string();
+            if text.contains("lock") || text.contains("Resource temporarily unavailable") {
+                format!(
+                    "cannot open the store {}: it is in use — is `ladderpost serve` running on it? \
+                     Stop the server first, or use the beheer API (/api/v1/beheer) while it runs ({text})",
+                    config.engine
+                )
+            } else {
+                format!("cannot open the store {}: {text}", config.engine)
+            }
+        })?
+        .auth;
     let auth = Auth::new(store.clone()).map_err(|e| e.to_string())?;
     let shown = |e: BeheerError| e.to_string();
     let mut out = String::new();

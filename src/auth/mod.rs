@@ -6,39 +6,7 @@
 //! connection authenticated by a client certificate carries a
 //! [`ClientCertificate`].
 
-use serde::{Deserialize, Serialize};
-
-/// A role a credential can hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Rol {
-    /// May post messages for its organisation's municipalities.
-    Aanleveren,
-    /// May read feed, history, messages and subscriptions of its
-    /// municipalities.
-    Afnemen,
-    /// Aggregate reports only, no personal data.
-    Rapporteren,
-    /// Manages organisations and credentials; reads the audit log.
-    Beheer,
-}
-
-impl Rol {
-    pub const ALL: [Rol; 4] = [Rol::Aanleveren, Rol::Afnemen, Rol::Rapporteren, Rol::Beheer];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Rol::Aanleveren => "aanleveren",
-            Rol::Afnemen => "afnemen",
-            Rol::Rapporteren => "rapporteren",
-            Rol::Beheer => "beheer",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Rol> {
-        Rol::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-}
+pub use crate::store::auth::Rol;
 
 /// The authenticated caller of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,7 +71,6 @@ pub struct ClientCertificate {
 
 pub mod admin;
 pub mod service;
-pub mod store;
 pub mod token;
 
 pub use service::Auth;

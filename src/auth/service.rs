@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::store::{AuditEntry, AuthStore, Machtiging, Organisatie, Sleutel};
 use super::{token, Principal, Rol};
+use crate::store::auth::{AuditEntry, AuthStore, Machtiging, Organisatie, Sleutel};
 use crate::store::StoreError;
 use crate::time::Moment;
 
@@ -497,8 +497,8 @@ mod tests {
     #[test]
     fn what_was_read_before_a_change_is_not_cached_after_it() {
         let dir = tempfile::tempdir().unwrap();
-        let store = crate::store::sled_store::SledStore::open(dir.path()).unwrap();
-        let auth = Auth::new(Arc::new(store)).unwrap();
+        let store = crate::store::open(&crate::store::Config::sled(dir.path())).unwrap();
+        let auth = Auth::new(store.auth).unwrap();
         let principal = Principal {
             organisatie: "o".into(),
             sleutel: "certificaat:1".into(),

@@ -253,7 +253,7 @@ impl InProcess {
         let bound = rt
             .block_on(crate::server::bind(crate::server::Settings {
                 listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-                data: dir.0.clone(),
+                store: crate::store::Config::sled(&dir.0),
                 max_body: 1024 * 1024,
                 signaal_periode: 90,
                 push,
@@ -466,12 +466,14 @@ pub fn startup(messages: u64) -> Result<StartupFigures, String> {
     let bytes = dir_size(&dir.0);
     let before = resident();
     let started = Instant::now();
-    let store = crate::store::sled_store::SledStore::open(&dir.0).map_err(|e| e.to_string())?;
+    let store = crate::store::open(&crate::store::Config::sled(&dir.0))
+        .map_err(|e| e.to_string())?
+        .messages;
     let open = started.elapsed();
     let resident = resident()
         .zip(before)
         .map(|(after, before)| after.saturating_sub(before));
-    let stored = crate::store::Store::count(&store).map_err(|e| e.to_string())?;
+    let stored = store.count().map_err(|e| e.to_string())?;
     drop(store);
     if stored != messages {
         return Err(format!("the store holds {stored} messages, not {messages}"));

@@ -19,6 +19,10 @@ pub struct ServeFlags {
     /// Data directory (created if missing).
     #[arg(long, env = "LADDERPOST_DATA", default_value = "./data")]
     data: PathBuf,
+    /// Megabytes of page cache the store may hold (beside it the service
+    /// needs a few tens of MB).
+    #[arg(long, env = "LADDERPOST_CACHE_MB", default_value_t = crate::store::DEFAULT_CACHE / (1024 * 1024))]
+    cache_mb: u64,
     /// Largest message accepted, in bytes.
     #[arg(long, env = "LADDERPOST_MAX_BODY", default_value_t = 1024 * 1024)]
     max_body: usize,
@@ -69,7 +73,10 @@ impl ServeFlags {
             .unwrap_or_default();
         Ok(Settings {
             listen: self.listen,
-            data: self.data,
+            store: crate::store::Config {
+                engine: crate::store::Engine::Sled(self.data),
+                cache_bytes: self.cache_mb.max(1) * 1024 * 1024,
+            },
             max_body: self.max_body,
             signaal_periode: self.signaal_periode,
             push: PushSettings {

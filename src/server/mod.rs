@@ -6,7 +6,6 @@ mod flags;
 pub use flags::ServeFlags;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -14,9 +13,6 @@ use tokio::net::TcpListener;
 use crate::api::limits::{Rate, RateLimiter};
 use crate::api::{self, AppState};
 use crate::delivery::push::{Dispatcher, PushSettings};
-use crate::store::delivery::DeliveryStore;
-use crate::store::sled_store::SledStore;
-use crate::store::Store;
 use crate::telemetry::Metrics;
 use crate::transport::{self, Transport};
 
@@ -24,7 +20,8 @@ use crate::transport::{self, Transport};
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
-    pub data: PathBuf,
+    /// Which storage engine, where, and its cache.
+    pub store: crate::store::Config,
     /// Largest message accepted, in bytes.
     pub max_body: usize,
     /// Days within which another organisation's measurement of the same
@@ -40,8 +37,8 @@ pub struct Settings {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    #[error("cannot open the store in {path}: {why}")]
-    Store { path: PathBuf, why: String },
+    #[error("cannot open the store {engine}: {why}")]
+    Store { engine: String, why: String },
     #[error("cannot listen on {addr}: {why}")]
     Listen {
         addr: SocketAddr,
@@ -107,19 +104,16 @@ pub async fn bind(settings: Settings) -> Result<Bound, ServeError> {
             addr: settings.listen,
             why,
         })?;
-    let data = settings.data.clone();
-    let store = tokio::task::spawn_blocking(move || SledStore::open(&data))
+    let store_error = |why: String| ServeError::Store {
+        engine: settings.store.engine.to_string(),
+        why,
+    };
+    let config = settings.store.clone();
+    let opened = tokio::task::spawn_blocking(move || crate::store::open(&config))
         .await
-        .map_err(|e| ServeError::Store {
-            path: settings.data.clone(),
-            why: e.to_string(),
-        })?
-        .map_err(|e| ServeError::Store {
-            path: settings.data.clone(),
-            why: e.to_string(),
-        })?;
-    let store = Arc::new(store);
-    let auth_store: Arc<dyn crate::auth::store::AuthStore> = store.clone();
+        .map_err(|e| store_error(e.to_string()))?
+        .map_err(|e| store_error(e.to_string()))?;
+    let auth_store = opened.auth.clone();
     let (auth, beheer_token) = tokio::task::spawn_blocking(move || {
         let auth = crate::auth::Auth::new(auth_store).map_err(|e| e.to_string())?;
         let token = auth.first_start().map_err(|e| e.to_string())?;
@@ -128,19 +122,10 @@ pub async fn bind(settings: Settings) -> Result<Bound, ServeError> {
     .await
     .map_err(|e| e.to_string())
     .and_then(|r| r)
-    .map_err(|why| ServeError::Store {
-        path: settings.data.clone(),
-        why,
-    })?;
-    let delivery: Arc<dyn DeliveryStore> = store.clone();
-    let store: Arc<dyn Store> = store;
-    let dispatcher =
-        Dispatcher::start(store.clone(), delivery.clone(), settings.push).map_err(|e| {
-            ServeError::Store {
-                path: settings.data.clone(),
-                why: e.to_string(),
-            }
-        })?;
+    .map_err(store_error)?;
+    let (store, delivery) = (opened.messages, opened.delivery);
+    let dispatcher = Dispatcher::start(store.clone(), delivery.clone(), settings.push)
+        .map_err(|e| store_error(e.to_string()))?;
     let (closing_tx, closing) = tokio::sync::watch::channel(false);
     let state = AppState::new(api::Shared {
         store,
@@ -157,7 +142,7 @@ pub async fn bind(settings: Settings) -> Result<Bound, ServeError> {
         )),
     });
     let addr = listener.local_addr().map_err(ServeError::Serve)?;
-    tracing::info!(%addr, data = %settings.data.display(), "ladderpost serving");
+    tracing::info!(%addr, store = %settings.store.engine, "ladderpost serving");
     Ok(Bound {
         listener,
         addr,
@@ -216,15 +201,21 @@ impl Bound {
         drop(dispatcher);
         drop(delivery);
         tracing::info!("closing the store");
-        // The last references (credentials and the audit log live in the
-        // same store): dropping them drains the writer and flushes.
-        tokio::task::spawn_blocking(move || {
+        // The writer finishes what is queued and makes it durable; the
+        // files are released with the last references (credentials and
+        // the audit log live in the same store).
+        let closed = tokio::task::spawn_blocking(move || {
+            let closed = store.close();
             drop(auth);
             drop(store);
+            closed
         })
-        .await
-        .ok();
-        Ok(())
+        .await;
+        match closed {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(ServeError::Serve(std::io::Error::other(e.to_string()))),
+            Err(e) => Err(ServeError::Serve(std::io::Error::other(e.to_string()))),
+        }
     }
 }
 

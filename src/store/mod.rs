@@ -20,11 +20,12 @@
 //!   withdrawals are new records, and history is derived from them
 //!   ([`crate::history`]).
 
+pub mod auth;
 pub mod delivery;
 mod record;
 mod sled_auth;
 mod sled_delivery;
-pub mod sled_store;
+mod sled_store;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -136,4 +137,68 @@ pub trait Store: Send + Sync + 'static {
     /// The last accepted sequence number, changing as messages are
     /// accepted: what long polls and push workers wait on.
     fn changes(&self) -> tokio::sync::watch::Receiver<u64>;
+
+    /// Stops taking writes and makes everything decided so far durable;
+    /// reads still work. Called once, at shutdown (blocking).
+    fn close(&self) -> Result<(), StoreError>;
+}
+
+/// The page cache a store may hold unless told otherwise (`--cache-mb`).
+pub const DEFAULT_CACHE: u64 = 64 * 1024 * 1024;
+
+/// Which engine, where, and how much memory its cache may take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub engine: Engine,
+    /// Bytes of cache the engine may keep (sled: its page cache).
+    pub cache_bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Engine {
+    /// The embedded default: a sled database in this directory.
+    Sled(std::path::PathBuf),
+}
+
+impl Config {
+    /// The embedded engine in `dir`, with the default cache.
+    pub fn sled(dir: impl Into<std::path::PathBuf>) -> Config {
+        Config {
+            engine: Engine::Sled(dir.into()),
+            cache_bytes: DEFAULT_CACHE,
+        }
+    }
+}
+
+impl std::fmt::Display for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Engine::Sled(dir) => write!(f, "{}", dir.display()),
+        }
+    }
+}
+
+/// An open store: one engine behind every persistence trait. No engine
+/// type leaves this module.
+#[derive(Clone)]
+pub struct Opened {
+    pub messages: std::sync::Arc<dyn Store>,
+    pub delivery: std::sync::Arc<dyn delivery::DeliveryStore>,
+    pub auth: std::sync::Arc<dyn auth::AuthStore>,
+}
+
+/// Opens the engine `config` names (blocking): used by `serve`, `admin`
+/// and the benchmarks alike.
+pub fn open(config: &Config) -> Result<Opened, StoreError> {
+    match &config.engine {
+        Engine::Sled(dir) => {
+            let store =
+                std::sync::Arc::new(sled_store::SledStore::open_with(dir, config.cache_bytes)?);
+            Ok(Opened {
+                messages: store.clone(),
+                delivery: store.clone(),
+                auth: store,
+            })
+        }
+    }
 }

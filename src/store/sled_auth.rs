@@ -5,7 +5,7 @@
 //! round, made durable by the same sync as the round's messages, before
 //! the answers they record leave (`auth::service`).
 
-use crate::auth::store::{
+use crate::store::auth::{
     AuditEntry, AuditPending, AuditQuery, AuthStore, Machtiging, Organisatie, Sleutel,
 };
 use crate::time::Moment;

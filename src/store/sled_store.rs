@@ -24,8 +24,8 @@ use super::record::{check_reference, Draft, Sender};
 use super::{
     Commit, Decision, Durable, Incoming, Outcome, Pending, Record, Store, StoreError, Stored,
 };
-use crate::auth::store::AuditEntry;
 use crate::diagnostics::Code;
+use crate::store::auth::AuditEntry;
 use crate::time::Moment;
 
 /// sled stores values larger than a quarter segment outside its log, in
@@ -36,45 +36,100 @@ const SEGMENT_SIZE: usize = 8 * 1024 * 1024;
 const MAX_GROUP: usize = 512;
 
 /// Keys in the `berichten` tree: `b` + volgnummer (u64 big-endian) for each
-/// message. One write per message — sled's per-write cost is what limits
-/// throughput (docs/performance.md) — and each write is atomic by itself.
-/// The last number is the last key; the lookups by id, client and
-/// municipality are an in-memory [`Index`], rebuilt from the records when
-/// the store opens.
+/// message, so the last number is the last `b` key. Beside them, the
+/// indexes by message id (of every sender: ids are unique per sender), by
+/// client and by municipality: [`index_key`], empty values. A round's
+/// messages and their index entries are one atomic batch, so an index never
+/// names a message that is not there, nor misses one that is; nothing is
+/// rebuilt in memory when the store opens.
 const BERICHT: u8 = b'b';
+const BY_ID: u8 = b'i';
+const BY_CLIENT: u8 = b'c';
+const BY_GEMEENTE: u8 = b'g';
+/// `m` + name: the layout's own settings.
+const META: &[u8] = b"mlayout";
+/// The layout with the indexes in the store (stores of earlier layouts get
+/// their indexes written once, when first opened).
+const LAYOUT: &[u8] = b"2";
 
-/// Sequence numbers by message id (of every sender: ids are unique per
-/// sender), by client and by municipality.
-#[derive(Default)]
-struct Index {
-    ids: HashMap<String, Vec<u64>>,
-    clients: HashMap<String, Vec<u64>>,
-    gemeenten: HashMap<String, Vec<u64>>,
+/// An index entry: kind, the value's length (u16 big-endian), the value,
+/// the volgnummer (u64 big-endian). The length keeps one value's entries
+/// apart from a longer value's that starts the same way.
+fn index_key(kind: u8, value: &str, n: u64) -> Vec<u8> {
+    let mut k = index_prefix(kind, value);
+    k.extend_from_slice(&n.to_be_bytes());
+    k
 }
 
-impl Index {
-    fn add(&mut self, record: &Record) {
-        let n = record.volgnummer;
-        self.ids
-            .entry(record.bericht_id.clone())
-            .or_default()
-            .push(n);
-        self.clients.entry(record.bsn.clone()).or_default().push(n);
-        self.gemeenten
-            .entry(record.gemeente.clone())
-            .or_default()
-            .push(n);
-    }
+fn index_prefix(kind: u8, value: &str) -> Vec<u8> {
+    let len = u16::try_from(value.len()).unwrap_or(u16::MAX);
+    let mut k = Vec::with_capacity(3 + value.len() + 8);
+    k.push(kind);
+    k.extend_from_slice(&len.to_be_bytes());
+    k.extend_from_slice(value.as_bytes());
+    k
+}
 
-    /// Reads every record (not the originals) to rebuild the index.
-    fn load(tree: &sled::Tree) -> Result<Index, StoreError> {
-        let mut index = Index::default();
-        for item in tree.scan_prefix([BERICHT]) {
-            let (_, v) = item.map_err(io)?;
-            index.add(&decode_record(&v)?);
-        }
-        Ok(index)
+/// The volgnummer at the end of an index key.
+fn number_of(key: &[u8]) -> Result<u64, StoreError> {
+    key.len()
+        .checked_sub(8)
+        .and_then(|i| key[i..].try_into().ok())
+        .map(u64::from_be_bytes)
+        .ok_or_else(|| io("an index entry is unreadable"))
+}
+
+/// Adds a message and its index entries to `batch`.
+fn add_to_batch(batch: &mut sled::Batch, record: &Record, raw: &[u8]) -> Result<(), StoreError> {
+    let n = record.volgnummer;
+    batch.insert(key(BERICHT, &[&n.to_be_bytes()]), encode(record, raw)?);
+    add_index(batch, record);
+    Ok(())
+}
+
+fn add_index(batch: &mut sled::Batch, record: &Record) {
+    let n = record.volgnummer;
+    let empty: &[u8] = &[];
+    batch.insert(index_key(BY_ID, &record.bericht_id, n), empty);
+    batch.insert(index_key(BY_CLIENT, &record.bsn, n), empty);
+    batch.insert(index_key(BY_GEMEENTE, &record.gemeente, n), empty);
+}
+
+/// The volgnummers an index holds for one value, in order.
+fn numbers(tree: &sled::Tree, kind: u8, value: &str) -> Result<Vec<u64>, StoreError> {
+    tree.scan_prefix(index_prefix(kind, value))
+        .keys()
+        .map(|k| number_of(&k.map_err(io)?))
+        .collect()
+}
+
+/// Writes the indexes of a store of the first layout, which kept them in
+/// memory only: once, in batches, then marks the layout. Interrupted, it
+/// starts again at the next open (entries are idempotent).
+fn upgrade_layout(tree: &sled::Tree) -> Result<(), StoreError> {
+    if tree.get(META).map_err(io)?.as_deref() == Some(LAYOUT) {
+        return Ok(());
     }
+    let mut batch = sled::Batch::default();
+    let mut pending = 0;
+    let mut written = 0u64;
+    for item in tree.scan_prefix([BERICHT]) {
+        let (_, v) = item.map_err(io)?;
+        add_index(&mut batch, &decode_record(&v)?);
+        pending += 1;
+        if pending == 10_000 {
+            tree.apply_batch(std::mem::take(&mut batch)).map_err(io)?;
+            written += pending;
+            pending = 0;
+        }
+    }
+    tree.apply_batch(batch).map_err(io)?;
+    written += pending;
+    if written > 0 {
+        tracing::info!(messages = written, "wrote the store's indexes (once)");
+    }
+    tree.insert(META, LAYOUT).map_err(io)?;
+    Ok(())
 }
 
 /// Work for the writer: every write of messages and audit entries goes
@@ -82,7 +137,7 @@ impl Index {
 pub(super) enum Job {
     /// A message to accept.
     Message(Box<Incoming>, oneshot::Sender<Decision>),
-    /// An audit entry to append (`crate::auth::store`).
+    /// An audit entry to append (`crate::store::auth`).
     Audit(AuditEntry, oneshot::Sender<Result<(), StoreError>>),
 }
 
@@ -156,7 +211,7 @@ pub(super) struct Trees {
     pub aflevering: sled::Tree,
     pub dode_brieven: sled::Tree,
     /// Organisations, credentials (hashes only), the audit log and the
-    /// installation's own settings (crate::auth::store).
+    /// installation's own settings (crate::store::auth).
     pub organisaties: sled::Tree,
     pub sleutels: sled::Tree,
     pub audit: sled::Tree,
@@ -167,13 +222,13 @@ pub(super) struct Trees {
 pub struct SledStore {
     trees: Trees,
     durable: Arc<GroupSync>,
-    jobs: Option<mpsc::Sender<Job>>,
-    writer: Option<JoinHandle<()>>,
+    /// `None` once closed.
+    jobs: RwLock<Option<mpsc::Sender<Job>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
     failed: Arc<AtomicBool>,
     changes: watch::Receiver<u64>,
     /// The last round made durable.
     synced: watch::Receiver<Synced>,
-    index: Arc<RwLock<Index>>,
 }
 
 /// How far the syncer has got.
@@ -253,13 +308,20 @@ fn last_stored(berichten: &sled::Tree) -> Result<(u64, Moment), StoreError> {
 }
 
 impl SledStore {
-    /// Opens (or creates) the store in `dir`.
+    /// Opens (or creates) the store in `dir`, with the default cache.
+    #[cfg(test)]
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
+        SledStore::open_with(dir, super::DEFAULT_CACHE)
+    }
+
+    /// Opens (or creates) the store in `dir`; sled's page cache holds at
+    /// most about `cache_bytes`.
+    pub fn open_with(dir: &Path, cache_bytes: u64) -> Result<SledStore, StoreError> {
         std::fs::create_dir_all(dir).map_err(io)?;
         let db = sled::Config::new()
             .path(dir)
             .segment_size(SEGMENT_SIZE)
-            .cache_capacity(256 * 1024 * 1024)
+            .cache_capacity(cache_bytes)
             .open()
             .map_err(io)?;
         let tree = |name: &str| db.open_tree(name).map_err(io);
@@ -290,13 +352,12 @@ impl SledStore {
             finished: Condvar::new(),
         });
 
-        let index = Arc::new(RwLock::new(Index::load(&trees.berichten)?));
+        upgrade_layout(&trees.berichten)?;
         let (tx, rx) = mpsc::channel::<Job>();
         let failed = Arc::new(AtomicBool::new(false));
         let (last, last_moment) = last_stored(&trees.berichten)?;
         let writer = Writer {
             trees: trees.clone(),
-            index: index.clone(),
             dir: dir.to_path_buf(),
             failed: failed.clone(),
             last,
@@ -323,23 +384,19 @@ impl SledStore {
         Ok(SledStore {
             trees,
             durable,
-            jobs: Some(tx),
-            writer: Some(handle),
+            jobs: RwLock::new(Some(tx)),
+            writer: Mutex::new(Some(handle)),
             failed,
             changes,
             synced,
-            index,
         })
-    }
-
-    fn index(&self) -> std::sync::RwLockReadGuard<'_, Index> {
-        self.index.read().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Queues work for the writer; `false` once the store has failed or
     /// is closing.
     pub(super) fn send(&self, job: Job) -> bool {
-        match &self.jobs {
+        let jobs = self.jobs.read().unwrap_or_else(|p| p.into_inner());
+        match &*jobs {
             Some(jobs) if !self.failed.load(Ordering::SeqCst) => jobs.send(job).is_ok(),
             _ => false,
         }
@@ -347,6 +404,22 @@ impl SledStore {
 
     fn by_number(&self, n: u64) -> Result<Option<Stored>, StoreError> {
         self.by_seq(&n.to_be_bytes())
+    }
+
+    /// One municipality's durable volgnummers above `after`, in order.
+    fn gemeente_numbers(
+        &self,
+        gemeente: &str,
+        after: u64,
+    ) -> impl Iterator<Item = Result<u64, StoreError>> {
+        let durable = *self.changes.borrow();
+        let from = index_key(BY_GEMEENTE, gemeente, after.saturating_add(1));
+        let to = index_key(BY_GEMEENTE, gemeente, durable);
+        let range = (after < durable).then(|| self.trees.berichten.range(from..=to));
+        range
+            .into_iter()
+            .flatten()
+            .map(|item| number_of(&item.map_err(io)?.0))
     }
 
     pub(super) fn trees(&self) -> &Trees {
@@ -374,14 +447,24 @@ impl SledStore {
     }
 }
 
+impl SledStore {
+    /// Stops taking writes, lets the writer finish what is queued, and
+    /// makes it durable. Reads still work; the files stay open until the
+    /// last reference is dropped.
+    fn shut(&self) -> Result<(), StoreError> {
+        // Closing the channel lets the writer finish its queue and stop.
+        self.jobs.write().unwrap_or_else(|p| p.into_inner()).take();
+        let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(h) = writer {
+            h.join().map_err(|_| io("the store's writer panicked"))?;
+        }
+        self.sync()
+    }
+}
+
 impl Drop for SledStore {
     fn drop(&mut self) {
-        // Closing the channel lets the writer finish its queue and stop.
-        self.jobs.take();
-        if let Some(h) = self.writer.take() {
-            let _ = h.join();
-        }
-        let _ = self.sync();
+        let _ = self.shut();
     }
 }
 
@@ -420,12 +503,7 @@ impl Store for SledStore {
     }
 
     fn messages(&self, bericht_id: &str) -> Result<Vec<Stored>, StoreError> {
-        let numbers = self
-            .index()
-            .ids
-            .get(bericht_id)
-            .cloned()
-            .unwrap_or_default();
+        let numbers = numbers(&self.trees.berichten, BY_ID, bericht_id)?;
         let mut out = Vec::with_capacity(numbers.len());
         for n in numbers {
             if let Some(s) = self.by_number(n)? {
@@ -436,7 +514,7 @@ impl Store for SledStore {
     }
 
     fn client(&self, bsn: &str) -> Result<Vec<Stored>, StoreError> {
-        let numbers = self.index().clients.get(bsn).cloned().unwrap_or_default();
+        let numbers = numbers(&self.trees.berichten, BY_CLIENT, bsn)?;
         let mut out = Vec::with_capacity(numbers.len());
         for n in numbers {
             if let Some(s) = self.by_number(n)? {
@@ -451,7 +529,8 @@ impl Store for SledStore {
     }
 
     fn ready(&self) -> Result<(), StoreError> {
-        if self.failed.load(Ordering::SeqCst) || self.jobs.is_none() {
+        let closed = self.jobs.read().map_or(true, |j| j.is_none());
+        if self.failed.load(Ordering::SeqCst) || closed {
             return Err(StoreError::Unavailable(
                 "a write to disk failed; restart the service".into(),
             ));
@@ -461,23 +540,12 @@ impl Store for SledStore {
     }
 
     fn feed(&self, gemeente: &str, after: u64, limit: usize) -> Result<Vec<Stored>, StoreError> {
-        let durable = *self.changes.borrow();
-        let numbers: Vec<u64> = {
-            let index = self.index();
-            let Some(all) = index.gemeenten.get(gemeente) else {
-                return Ok(Vec::new());
-            };
-            let from = all.partition_point(|&n| n <= after);
-            all[from..]
-                .iter()
-                .copied()
-                .take_while(|&n| n <= durable)
-                .take(limit)
-                .collect()
-        };
-        let mut out = Vec::with_capacity(numbers.len());
-        for n in numbers {
-            match self.by_number(n)? {
+        let mut out = Vec::with_capacity(limit.min(1024));
+        for n in self.gemeente_numbers(gemeente, after) {
+            if out.len() == limit {
+                break;
+            }
+            match self.by_number(n?)? {
                 Some(s) => out.push(s),
                 None => break,
             }
@@ -486,23 +554,26 @@ impl Store for SledStore {
     }
 
     fn backlog(&self, gemeente: &str, after: u64) -> Result<u64, StoreError> {
-        let durable = *self.changes.borrow();
-        let index = self.index();
-        Ok(index.gemeenten.get(gemeente).map_or(0, |all| {
-            (all.partition_point(|&n| n <= durable))
-                .saturating_sub(all.partition_point(|&n| n <= after)) as u64
-        }))
+        let mut count = 0;
+        for n in self.gemeente_numbers(gemeente, after) {
+            n?;
+            count += 1;
+        }
+        Ok(count)
     }
 
     fn changes(&self) -> watch::Receiver<u64> {
         self.changes.clone()
+    }
+
+    fn close(&self) -> Result<(), StoreError> {
+        self.shut()
     }
 }
 
 /// The single writer.
 struct Writer {
     trees: Trees,
-    index: Arc<RwLock<Index>>,
     dir: PathBuf,
     failed: Arc<AtomicBool>,
     /// The last number and received-at moment written (durable or not).
@@ -607,10 +678,6 @@ impl Writer {
         }
     }
 
-    fn index(&self) -> std::sync::RwLockReadGuard<'_, Index> {
-        self.index.read().unwrap_or_else(|p| p.into_inner())
-    }
-
     fn get(&self, n: u64) -> Result<Option<Stored>, StoreError> {
         match self
             .trees
@@ -625,8 +692,7 @@ impl Writer {
 
     /// The message `sender` sent with this id, if any.
     fn sent_by(&self, sender: &Sender, id: &str) -> Result<Option<Stored>, StoreError> {
-        let numbers = self.index().ids.get(id).cloned().unwrap_or_default();
-        for n in numbers {
+        for n in numbers(&self.trees.berichten, BY_ID, id)? {
             if let Some(s) = self.get(n)? {
                 if sender.same_id_space(&s.record) {
                     return Ok(Some(s));
@@ -637,7 +703,7 @@ impl Writer {
     }
 
     fn client_records(&self, bsn: &str) -> Result<Vec<Record>, StoreError> {
-        let numbers = self.index().clients.get(bsn).cloned().unwrap_or_default();
+        let numbers = numbers(&self.trees.berichten, BY_CLIENT, bsn)?;
         let mut out = Vec::with_capacity(numbers.len());
         for n in numbers {
             if let Some(s) = self.get(n)? {
@@ -655,6 +721,8 @@ impl Writer {
         // index in `group` and `plans`.
         let mut planned: HashMap<(&str, &str), usize> = HashMap::new();
         let mut plans: Vec<Plan> = Vec::with_capacity(group.len());
+        // The round's messages and index entries, written at once below.
+        let mut batch = sled::Batch::default();
         let written = |plans: &[Plan], i: usize| match plans.get(i) {
             Some(Plan::Insert(record)) => Some(record.as_ref().clone()),
             _ => None,
@@ -717,31 +785,20 @@ impl Writer {
             // Received-at times increase strictly with the sequence numbers.
             moment = Moment::now().max(moment.next());
             let record = draft.into_record(seq, moment, sender, target.as_ref());
-            let s = seq.to_be_bytes();
-            // Each message is one atomic insert; none is acknowledged before
-            // the syncer has made the whole group durable.
-            self.trees
-                .berichten
-                .insert(key(BERICHT, &[&s]), encode(&record, &incoming.raw)?)
-                .map_err(io)?;
+            add_to_batch(&mut batch, &record, &incoming.raw)?;
             if let Some(id) = incoming.document.bericht_id() {
                 planned.insert((sender.organisatie.as_str(), id.as_str()), plans.len());
             }
             plans.push(Plan::Insert(Box::new(record)));
         }
 
-        (self.last, self.last_moment) = (seq, moment);
         let wrote = plans.iter().any(|p| matches!(p, Plan::Insert(_)));
         if wrote {
-            // Readers filter by the durable watermark, so the index may
-            // run ahead of the sync.
-            let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
-            for plan in &plans {
-                if let Plan::Insert(record) = plan {
-                    index.add(record);
-                }
-            }
+            // One atomic batch; none of it is acknowledged before the
+            // syncer has made it durable.
+            self.trees.berichten.apply_batch(batch).map_err(io)?;
         }
+        (self.last, self.last_moment) = (seq, moment);
         let results = plans
             .into_iter()
             .map(|p| match p {
@@ -872,10 +929,76 @@ mod tests {
     }
 
     #[test]
+    fn indexes_live_in_the_store_and_a_first_layout_store_gets_them_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let files = [
+            "meting-0014-trede5-met-instrument.xml",
+            "meting-1525-isd-trede2-minimaal.xml",
+        ];
+        let mut receipts = Vec::new();
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            for f in files {
+                let d = rt.block_on(store.accept(incoming(f)));
+                rt.block_on(store.durable(d.commit.unwrap())).unwrap();
+                let Ok(Outcome::Accepted(r)) = d.result else {
+                    panic!("{d:?}")
+                };
+                receipts.push(r);
+            }
+        }
+        let check = |store: &SledStore| {
+            for r in &receipts {
+                let found = store.messages(&r.bericht_id).unwrap();
+                assert_eq!(found.len(), 1);
+                let record = &found[0].record;
+                assert_eq!(record.volgnummer, r.volgnummer);
+                let client = store.client(&record.bsn).unwrap();
+                assert!(client.iter().any(|s| s.record.volgnummer == r.volgnummer));
+                let feed = store.feed(&record.gemeente, 0, 10).unwrap();
+                assert!(feed.iter().any(|s| s.record.volgnummer == r.volgnummer));
+                assert!(store
+                    .feed(&record.gemeente, r.volgnummer, 10)
+                    .unwrap()
+                    .iter()
+                    .all(|s| s.record.volgnummer > r.volgnummer));
+                assert_eq!(
+                    store.backlog(&record.gemeente, 0).unwrap(),
+                    feed.len() as u64
+                );
+            }
+            // A prefix of an id, a BSN or a municipality finds nothing.
+            let id = &receipts[0].bericht_id;
+            assert!(store.messages(&id[..id.len() - 1]).unwrap().is_empty());
+        };
+        let store = SledStore::open(dir.path()).unwrap();
+        check(&store);
+        // The first layout: messages only, the indexes in memory.
+        let tree = store.trees().berichten.clone();
+        drop(store);
+        for k in tree.iter().keys() {
+            let k = k.unwrap();
+            if k[0] != BERICHT {
+                tree.remove(k).unwrap();
+            }
+        }
+        drop(tree);
+        let store = SledStore::open(dir.path()).unwrap();
+        check(&store);
+        assert_eq!(
+            store.trees().berichten.get(META).unwrap().as_deref(),
+            Some(LAYOUT)
+        );
+    }
+
+    #[test]
     fn a_closed_store_takes_no_decisions() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = SledStore::open(dir.path()).unwrap();
-        store.jobs.take();
+        let store = SledStore::open(dir.path()).unwrap();
+        store.close().unwrap();
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();

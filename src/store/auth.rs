@@ -1,13 +1,45 @@
 //! What authentication keeps: organisations, credentials (hashes only),
-//! the audit log and a per-installation salt. Behind its own trait, beside
-//! [`crate::store::Store`], so an engine implements both (the sled engine
-//! in `store::sled_auth`).
+//! the roles they hold, the audit log and a per-installation salt. Behind
+//! its own trait, beside [`crate::store::Store`], so an engine implements
+//! both (the sled engine in `store::sled_auth`); the logic that uses it is
+//! `crate::auth`.
 
 use serde::{Deserialize, Serialize};
 
-use super::Rol;
-use crate::store::StoreError;
+use super::StoreError;
 use crate::time::Moment;
+
+/// A role a credential can hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Rol {
+    /// May post messages for its organisation's municipalities.
+    Aanleveren,
+    /// May read feed, history, messages and subscriptions of its
+    /// municipalities.
+    Afnemen,
+    /// Aggregate reports only, no personal data.
+    Rapporteren,
+    /// Manages organisations and credentials; reads the audit log.
+    Beheer,
+}
+
+impl Rol {
+    pub const ALL: [Rol; 4] = [Rol::Aanleveren, Rol::Afnemen, Rol::Rapporteren, Rol::Beheer];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rol::Aanleveren => "aanleveren",
+            Rol::Afnemen => "afnemen",
+            Rol::Rapporteren => "rapporteren",
+            Rol::Beheer => "beheer",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Rol> {
+        Rol::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
 
 /// An organisation (municipality, ISD, vendor) and the municipalities it
 /// acts for.
