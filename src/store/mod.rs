@@ -20,6 +20,7 @@
 //!   withdrawals are new records, and history is derived from them
 //!   ([`crate::history`]).
 
+pub mod admission;
 pub mod auth;
 pub mod delivery;
 mod record;

@@ -11,7 +11,6 @@
 //! only then confirms the round, answers its audit entries and moves the
 //! readers' watermark. docs/storage.md describes the design and layout.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,11 +19,11 @@ use std::thread::JoinHandle;
 
 use tokio::sync::{oneshot, watch};
 
-use super::record::{check_reference, Draft, Sender};
+use super::admission::{admit, Lookup};
+use super::record::Sender;
 use super::{
     Commit, Decision, Durable, Incoming, Outcome, Pending, Record, Store, StoreError, Stored,
 };
-use crate::diagnostics::Code;
 use crate::store::auth::AuditEntry;
 use crate::time::Moment;
 
@@ -585,12 +584,6 @@ struct Writer {
     last_audit: Moment,
 }
 
-/// A group member's fate before the group is written.
-enum Plan {
-    Done(Result<Outcome, StoreError>),
-    Insert(Box<Record>),
-}
-
 impl Writer {
     /// Plans and applies rounds of work, handing each to the syncer; the
     /// next round is prepared while the previous one is being made durable.
@@ -689,8 +682,9 @@ impl Writer {
             None => Ok(None),
         }
     }
+}
 
-    /// The message `sender` sent with this id, if any.
+impl Lookup for Writer {
     fn sent_by(&self, sender: &Sender, id: &str) -> Result<Option<Stored>, StoreError> {
         for n in numbers(&self.trees.berichten, BY_ID, id)? {
             if let Some(s) = self.get(n)? {
@@ -712,101 +706,27 @@ impl Writer {
         }
         Ok(out)
     }
+}
 
+impl Writer {
     /// Decides and writes one group; returns each member's outcome and the
     /// last sequence number. `Err` only when the store itself failed.
     fn commit(&mut self, group: &[Incoming]) -> Result<(Outcomes, u64, bool), StoreError> {
-        let (mut seq, mut moment) = (self.last, self.last_moment);
-        // Members of this group written already, by sender and id: their
-        // index in `group` and `plans`.
-        let mut planned: HashMap<(&str, &str), usize> = HashMap::new();
-        let mut plans: Vec<Plan> = Vec::with_capacity(group.len());
-        // The round's messages and index entries, written at once below.
-        let mut batch = sled::Batch::default();
-        let written = |plans: &[Plan], i: usize| match plans.get(i) {
-            Some(Plan::Insert(record)) => Some(record.as_ref().clone()),
-            _ => None,
-        };
-        for incoming in group {
-            let draft = match Draft::of(
-                &incoming.document,
-                &incoming.warnings,
-                incoming.wortel.clone(),
-            ) {
-                Ok(d) => d,
-                Err(e) => {
-                    plans.push(Plan::Done(Err(e)));
-                    continue;
-                }
-            };
-            let sender = &incoming.sender;
-            let earlier =
-                match planned.get(&(sender.organisatie.as_str(), draft.bericht_id.as_str())) {
-                    Some(&i) => written(&plans, i).map(|r| (r, group[i].raw.clone())),
-                    None => self
-                        .sent_by(sender, &draft.bericht_id)?
-                        .map(|s| (s.record, s.raw)),
-                };
-            if let Some((record, raw)) = earlier {
-                plans.push(Plan::Done(if raw == incoming.raw {
-                    Ok(Outcome::Repeat(record.receipt()))
-                } else {
-                    Err(StoreError::rejected(
-                        Code::BerichtConflict,
-                        format!(
-                            "message id {} was accepted before with different content; a new message needs a new id",
-                            draft.bericht_id
-                        ),
-                    ))
-                }));
-                continue;
-            }
-            let mut target = None;
-            if let Some(target_id) = &draft.verwijst_naar {
-                let own = match planned.get(&(sender.organisatie.as_str(), target_id.as_str())) {
-                    Some(&i) => written(&plans, i),
-                    None => self.sent_by(sender, target_id)?.map(|s| s.record),
-                };
-                let mut client = self.client_records(&draft.bsn)?;
-                // Earlier members of this group, in acceptance order.
-                client.extend(plans.iter().filter_map(|p| match p {
-                    Plan::Insert(r) if r.bsn == draft.bsn => Some(r.as_ref().clone()),
-                    _ => None,
-                }));
-                match check_reference(&draft, sender, &client, own.as_ref()) {
-                    Ok(t) => target = t.cloned(),
-                    Err(e) => {
-                        plans.push(Plan::Done(Err(e)));
-                        continue;
-                    }
-                }
-            }
-            seq += 1;
-            // Received-at times increase strictly with the sequence numbers.
-            moment = Moment::now().max(moment.next());
-            let record = draft.into_record(seq, moment, sender, target.as_ref());
-            add_to_batch(&mut batch, &record, &incoming.raw)?;
-            if let Some(id) = incoming.document.bericht_id() {
-                planned.insert((sender.organisatie.as_str(), id.as_str()), plans.len());
-            }
-            plans.push(Plan::Insert(Box::new(record)));
-        }
-
-        let wrote = plans.iter().any(|p| matches!(p, Plan::Insert(_)));
+        let round = admit(group, &*self, self.last, self.last_moment)?;
+        let wrote = round.writes();
         if wrote {
-            // One atomic batch; none of it is acknowledged before the
-            // syncer has made it durable.
+            // The round's messages and index entries as one atomic batch;
+            // none of it is acknowledged before the syncer has made it
+            // durable.
+            let mut batch = sled::Batch::default();
+            for (record, incoming) in round.inserts(group) {
+                add_to_batch(&mut batch, record, &incoming.raw)?;
+            }
             self.trees.berichten.apply_batch(batch).map_err(io)?;
         }
-        (self.last, self.last_moment) = (seq, moment);
-        let results = plans
-            .into_iter()
-            .map(|p| match p {
-                Plan::Done(result) => result,
-                Plan::Insert(record) => Ok(Outcome::Accepted(record.receipt())),
-            })
-            .collect();
-        Ok((results, seq, wrote))
+        (self.last, self.last_moment) = (round.last, round.last_moment);
+        let last = round.last;
+        Ok((round.outcomes(), last, wrote))
     }
 }
 
