@@ -19,6 +19,11 @@ pub struct ServeFlags {
     /// Data directory (created if missing).
     #[arg(long, env = "LADDERPOST_DATA", default_value = "./data")]
     data: PathBuf,
+    /// Store in PostgreSQL instead (`postgres://user@host/db`): for high
+    /// availability, several instances may share one database. Without
+    /// it, the embedded store in --data.
+    #[arg(long, env = "LADDERPOST_STORE")]
+    store: Option<String>,
     /// Megabytes of page cache the store may hold (beside it the service
     /// needs a few tens of MB).
     #[arg(long, env = "LADDERPOST_CACHE_MB", default_value_t = crate::store::DEFAULT_CACHE / (1024 * 1024))]
@@ -74,7 +79,10 @@ impl ServeFlags {
         Ok(Settings {
             listen: self.listen,
             store: crate::store::Config {
-                engine: crate::store::Engine::Sled(self.data),
+                engine: match self.store {
+                    Some(url) => crate::store::Engine::postgres(&url)?,
+                    None => crate::store::Engine::Sled(self.data),
+                },
                 cache_bytes: self.cache_mb.max(1) * 1024 * 1024,
             },
             max_body: self.max_body,

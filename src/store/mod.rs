@@ -23,6 +23,7 @@
 pub mod admission;
 pub mod auth;
 pub mod delivery;
+pub mod postgres;
 mod record;
 mod sled_auth;
 mod sled_delivery;
@@ -159,6 +160,20 @@ pub struct Config {
 pub enum Engine {
     /// The embedded default: a sled database in this directory.
     Sled(std::path::PathBuf),
+    /// A PostgreSQL database (`postgres://…`), which several instances
+    /// may share.
+    Postgres(String),
+}
+
+impl Engine {
+    /// The PostgreSQL engine at `url`; an error unless it is one.
+    pub fn postgres(url: &str) -> Result<Engine, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Engine::Postgres(url.to_string()))
+        } else {
+            Err("--store takes a PostgreSQL URL, postgres://user@host/database".into())
+        }
+    }
 }
 
 impl Config {
@@ -175,6 +190,11 @@ impl std::fmt::Display for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Engine::Sled(dir) => write!(f, "{}", dir.display()),
+            // Never the password.
+            Engine::Postgres(url) => match url.split_once('@') {
+                Some((_, host)) => write!(f, "postgres://…@{host}"),
+                None => write!(f, "{url}"),
+            },
         }
     }
 }
@@ -195,6 +215,14 @@ pub fn open(config: &Config) -> Result<Opened, StoreError> {
         Engine::Sled(dir) => {
             let store =
                 std::sync::Arc::new(sled_store::SledStore::open_with(dir, config.cache_bytes)?);
+            Ok(Opened {
+                messages: store.clone(),
+                delivery: store.clone(),
+                auth: store,
+            })
+        }
+        Engine::Postgres(url) => {
+            let store = std::sync::Arc::new(postgres::PgStore::open(url)?);
             Ok(Opened {
                 messages: store.clone(),
                 delivery: store.clone(),

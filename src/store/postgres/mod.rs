@@ -1,0 +1,827 @@
+//! The PostgreSQL engine, for high availability: two or more ladderpost
+//! instances on one database, each accepting and serving.
+//!
+//! Every write of messages and audit entries goes through one writer
+//! thread per instance, which takes all queued work as one round (as the
+//! sled engine does) and writes it in one transaction. Each round first
+//! takes a transaction-scoped advisory lock, so rounds of all instances
+//! run one at a time: a round reads the last number under the lock,
+//! numbers its messages after it, and gives the lock up only by
+//! committing. Numbers are therefore given out in commit order and
+//! without gaps, so a reader that has seen number n has seen everything
+//! below it — which a sequence cannot promise, since its numbers can
+//! commit out of order. Admission (repeats, conflicts, references) sees
+//! every round committed before, of every instance.
+//!
+//! A decision is answered only after its COMMIT (with PostgreSQL's
+//! default `synchronous_commit`). Other instances learn of new messages
+//! by `NOTIFY`, with a poll as the fallback. docs/storage.md describes the
+//! design and its operation.
+
+mod pool;
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::types::ToSql;
+use postgres::{Client, Row, Transaction};
+use tokio::sync::{oneshot, watch};
+
+use self::pool::{pg, Pool};
+use super::admission::{admit, Lookup};
+use super::auth::{
+    AuditEntry, AuditPending, AuditQuery, AuthStore, Machtiging, Organisatie, Sleutel,
+};
+use super::delivery::{Abonnement, Afleverstand, DeliveryStore, DodeBrief};
+use super::record::Sender;
+use super::{Commit, Decision, Durable, Incoming, Pending, Record, Store, StoreError, Stored};
+use crate::time::Moment;
+
+/// The advisory lock every writer round holds until it commits.
+const WRITER_LOCK: i64 = 0x6c61_6464_0001;
+/// The advisory lock migrations run under.
+const MIGRATION_LOCK: i64 = 0x6c61_6464_0002;
+/// The channel a committed round is announced on, with its last number.
+const CHANNEL: &str = "ladderpost_berichten";
+/// Most messages one round takes.
+const MAX_GROUP: usize = 512;
+/// How often an instance looks for new messages when no notification
+/// came (after a lost connection, say).
+const POLL: Duration = Duration::from_secs(1);
+
+/// The schema, one script per version, applied in order at start-up.
+const MIGRATIONS: &[&str] = &[include_str!("001_schema.sql")];
+
+fn io(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+/// A statement's parameters, owned: they travel to a pool thread.
+type Params = Vec<Box<dyn ToSql + Sync + Send>>;
+
+macro_rules! params {
+    ($($p:expr),* $(,)?) => {
+        vec![$(Box::new($p) as Box<dyn ToSql + Sync + Send>),*]
+    };
+}
+
+fn refs(params: &Params) -> Vec<&(dyn ToSql + Sync)> {
+    params
+        .iter()
+        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+        .collect()
+}
+
+fn int(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(io)
+}
+
+fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(io)
+}
+
+/// A `berichten` row selected as `record, raw`.
+fn stored(row: &Row) -> Result<Stored, StoreError> {
+    Ok(Stored {
+        record: decode(row.get::<_, &str>(0))?,
+        raw: row.get::<_, Vec<u8>>(1),
+    })
+}
+
+/// Each message's answer in a round.
+type Outcomes = Vec<Result<super::Outcome, StoreError>>;
+
+/// Work for the writer.
+enum Job {
+    Message(Box<Incoming>, oneshot::Sender<Decision>),
+    Audit(AuditEntry, oneshot::Sender<Result<(), StoreError>>),
+}
+
+/// The PostgreSQL engine. Dropping it stops the writer after the queued
+/// work.
+pub struct PgStore {
+    pool: Arc<Pool>,
+    /// `None` once closed.
+    jobs: RwLock<Option<mpsc::Sender<Job>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    listener: Mutex<Option<JoinHandle<()>>>,
+    stopping: Arc<AtomicBool>,
+    changes: watch::Receiver<u64>,
+}
+
+impl PgStore {
+    /// Connects, applies the migrations this version has and the database
+    /// lacks, and starts the writer and the listener.
+    pub fn open(url: &str) -> Result<PgStore, StoreError> {
+        let pool = Arc::new(Pool::new(url)?);
+        // On the pool's threads: `open` may be called from async code.
+        pool.run(|c| Ok(migrate(c)))??;
+        let last = pool.run(|c| Ok(last_number(c)))??;
+        let (watermark, changes) = watch::channel(last);
+        let watermark = Arc::new(watermark);
+        let stopping = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = mpsc::channel::<Job>();
+        let writer = Writer {
+            pool: pool.clone(),
+            client: None,
+            watermark: watermark.clone(),
+        };
+        let writer = std::thread::Builder::new()
+            .name("ladderpost-pg-writer".into())
+            .spawn(move || writer.run(rx))
+            .map_err(io)?;
+        let (p, s) = (pool.clone(), stopping.clone());
+        let listener = std::thread::Builder::new()
+            .name("ladderpost-pg-listen".into())
+            .spawn(move || listen(&p, &watermark, &s))
+            .map_err(io)?;
+        Ok(PgStore {
+            pool,
+            jobs: RwLock::new(Some(tx)),
+            writer: Mutex::new(Some(writer)),
+            listener: Mutex::new(Some(listener)),
+            stopping,
+            changes,
+        })
+    }
+
+    fn send(&self, job: Job) -> bool {
+        let jobs = self.jobs.read().unwrap_or_else(|p| p.into_inner());
+        jobs.as_ref().is_some_and(|j| j.send(job).is_ok())
+    }
+
+    /// Rows of a query, on the pool.
+    fn query(&self, sql: &'static str, params: Params) -> Result<Vec<Row>, StoreError> {
+        self.pool.run(move |c| c.query(sql, &refs(&params)))
+    }
+
+    fn query_opt(&self, sql: &'static str, params: Params) -> Result<Option<Row>, StoreError> {
+        self.pool.run(move |c| c.query_opt(sql, &refs(&params)))
+    }
+
+    /// Rows changed by a statement, on the pool.
+    fn execute(&self, sql: &'static str, params: Params) -> Result<u64, StoreError> {
+        self.pool.run(move |c| c.execute(sql, &refs(&params)))
+    }
+
+    /// Messages by a query selecting `record, raw`.
+    fn select(&self, sql: &'static str, params: Params) -> Result<Vec<Stored>, StoreError> {
+        self.query(sql, params)?.iter().map(stored).collect()
+    }
+
+    /// Values of a query selecting one JSON column.
+    fn values<T: serde::de::DeserializeOwned>(
+        &self,
+        sql: &'static str,
+        params: Params,
+    ) -> Result<Vec<T>, StoreError> {
+        self.query(sql, params)?
+            .iter()
+            .map(|r| decode(r.get::<_, &str>(0)))
+            .collect()
+    }
+
+    fn value<T: serde::de::DeserializeOwned>(
+        &self,
+        sql: &'static str,
+        params: Params,
+    ) -> Result<Option<T>, StoreError> {
+        self.query_opt(sql, params)?
+            .map(|r| decode(r.get::<_, &str>(0)))
+            .transpose()
+    }
+
+    fn shut(&self) -> Result<(), StoreError> {
+        self.jobs.write().unwrap_or_else(|p| p.into_inner()).take();
+        self.stopping.store(true, Ordering::SeqCst);
+        for thread in [&self.writer, &self.listener] {
+            let handle = thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+            if let Some(h) = handle {
+                h.join().map_err(|_| io("a store thread panicked"))?;
+            }
+        }
+        self.pool.close();
+        Ok(())
+    }
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        let _ = self.shut();
+    }
+}
+
+/// Brings the schema up to this version, one instance at a time.
+fn migrate(client: &mut Client) -> Result<(), StoreError> {
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+        .map_err(pg)?;
+    let applied = (|| {
+        client.batch_execute(
+            "CREATE TABLE IF NOT EXISTS ladderpost_schema (versie INTEGER NOT NULL)",
+        )?;
+        let versie: i32 = client
+            .query_opt("SELECT max(versie) FROM ladderpost_schema", &[])?
+            .and_then(|r| r.get::<_, Option<i32>>(0))
+            .unwrap_or(0);
+        for (i, script) in MIGRATIONS.iter().enumerate() {
+            let v = i32::try_from(i + 1).unwrap_or(i32::MAX);
+            if v <= versie {
+                continue;
+            }
+            let mut tx = client.transaction()?;
+            tx.batch_execute(script)?;
+            tx.execute("INSERT INTO ladderpost_schema (versie) VALUES ($1)", &[&v])?;
+            tx.commit()?;
+            tracing::info!(versie = v, "applied a database migration");
+        }
+        Ok::<_, postgres::Error>(versie)
+    })();
+    let unlocked = client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]);
+    let versie = applied.map_err(pg)?;
+    unlocked.map_err(pg)?;
+    let known = i32::try_from(MIGRATIONS.len()).unwrap_or(i32::MAX);
+    if versie > known {
+        return Err(io(format!(
+            "the database has schema version {versie}, newer than this ladderpost knows ({known}): upgrade ladderpost"
+        )));
+    }
+    Ok(())
+}
+
+fn last_number(client: &mut Client) -> Result<u64, StoreError> {
+    let row = client
+        .query_one("SELECT coalesce(max(volgnummer), 0) FROM berichten", &[])
+        .map_err(pg)?;
+    Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+}
+
+/// Moves the watermark up (never down) to `n`.
+fn announce(watermark: &watch::Sender<u64>, n: u64) {
+    watermark.send_if_modified(|w| {
+        let newer = n > *w;
+        if newer {
+            *w = n;
+        }
+        newer
+    });
+}
+
+/// Follows other instances' commits: their notifications, and a poll when
+/// none come. Reconnects after an error; ends when the store closes.
+fn listen(pool: &Pool, watermark: &watch::Sender<u64>, stopping: &AtomicBool) {
+    while !stopping.load(Ordering::SeqCst) {
+        let mut client = match pool.connect() {
+            Ok(c) => c,
+            Err(_) => {
+                std::thread::sleep(POLL);
+                continue;
+            }
+        };
+        if client.batch_execute(&format!("LISTEN {CHANNEL}")).is_err() {
+            std::thread::sleep(POLL);
+            continue;
+        }
+        while !stopping.load(Ordering::SeqCst) {
+            match last_number(&mut client) {
+                Ok(n) => announce(watermark, n),
+                Err(_) => break,
+            }
+            let mut notes = client.notifications();
+            let mut iter = notes.timeout_iter(POLL);
+            let mut broken = false;
+            loop {
+                match iter.next() {
+                    Ok(Some(note)) => {
+                        if let Ok(n) = note.payload().parse() {
+                            announce(watermark, n);
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(_) => {
+                        broken = true;
+                        break;
+                    }
+                }
+            }
+            if broken {
+                break;
+            }
+        }
+    }
+}
+
+/// The writer: one round at a time, each one transaction.
+struct Writer {
+    pool: Arc<Pool>,
+    client: Option<Client>,
+    watermark: Arc<watch::Sender<u64>>,
+}
+
+impl Writer {
+    fn run(mut self, jobs: mpsc::Receiver<Job>) {
+        while let Ok(first) = jobs.recv() {
+            let mut round = vec![first];
+            while round.len() < MAX_GROUP {
+                match jobs.try_recv() {
+                    Ok(job) => round.push(job),
+                    Err(_) => break,
+                }
+            }
+            let (mut messages, mut replies) = (Vec::new(), Vec::new());
+            let (mut entries, mut audit_replies) = (Vec::new(), Vec::new());
+            for job in round {
+                match job {
+                    Job::Message(incoming, reply) => {
+                        messages.push(*incoming);
+                        replies.push(reply);
+                    }
+                    Job::Audit(entry, reply) => {
+                        entries.push(entry);
+                        audit_replies.push(reply);
+                    }
+                }
+            }
+            match self.round(&messages, &mut entries) {
+                Ok((outcomes, last)) => {
+                    if let Some(last) = last {
+                        announce(&self.watermark, last);
+                    }
+                    for (reply, result) in replies.into_iter().zip(outcomes) {
+                        let _ = reply.send(Decision {
+                            result,
+                            commit: None,
+                        });
+                    }
+                    for reply in audit_replies {
+                        let _ = reply.send(Ok(()));
+                    }
+                }
+                Err(e) => {
+                    // Whether a failed COMMIT took effect is unknown: the
+                    // senders are told so (StoreError::Unavailable) and
+                    // resend; the next round starts on a new connection.
+                    tracing::error!(error = %e, "a write to PostgreSQL failed");
+                    self.client = None;
+                    for reply in replies {
+                        let _ = reply.send(Decision {
+                            result: Err(e.clone()),
+                            commit: None,
+                        });
+                    }
+                    for reply in audit_replies {
+                        let _ = reply.send(Err(e.clone()));
+                    }
+                }
+            }
+        }
+    }
+
+    fn client(&mut self) -> Result<&mut Client, StoreError> {
+        if self.client.as_ref().is_none_or(Client::is_closed) {
+            self.client = Some(self.pool.connect()?);
+        }
+        self.client
+            .as_mut()
+            .ok_or_else(|| io("no connection to PostgreSQL"))
+    }
+
+    /// Decides and writes one round in one transaction; each message's
+    /// outcome, and the last number if any was given out.
+    fn round(
+        &mut self,
+        group: &[Incoming],
+        entries: &mut [AuditEntry],
+    ) -> Result<(Outcomes, Option<u64>), StoreError> {
+        let client = self.client()?;
+        let mut tx = client.transaction().map_err(pg)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITER_LOCK])
+            .map_err(pg)?;
+        let (last, last_moment) = match tx
+            .query_opt(
+                "SELECT volgnummer, ontvangen FROM berichten ORDER BY volgnummer DESC LIMIT 1",
+                &[],
+            )
+            .map_err(pg)?
+        {
+            Some(row) => (
+                u64::try_from(row.get::<_, i64>(0)).unwrap_or(0),
+                Moment(row.get(1)),
+            ),
+            None => (0, Moment(0)),
+        };
+        let round = {
+            let lookup = InTransaction(RefCell::new(&mut tx));
+            admit(group, &lookup, last, last_moment)?
+        };
+        let wrote = round.writes();
+        if wrote {
+            let insert = tx
+                .prepare(
+                    "INSERT INTO berichten (volgnummer, bericht_id, bsn, gemeente, ontvangen, record, raw) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .map_err(pg)?;
+            for (record, incoming) in round.inserts(group) {
+                tx.execute(
+                    &insert,
+                    &[
+                        &int(record.volgnummer),
+                        &record.bericht_id,
+                        &record.bsn,
+                        &record.gemeente,
+                        &record.ontvangen.0,
+                        &json(record)?,
+                        &incoming.raw,
+                    ],
+                )
+                .map_err(pg)?;
+            }
+            tx.execute(
+                "SELECT pg_notify($1, $2)",
+                &[&CHANNEL, &round.last.to_string()],
+            )
+            .map_err(pg)?;
+        }
+        if !entries.is_empty() {
+            // Audit times increase strictly over the log of every
+            // instance: the lock orders the rounds.
+            let previous: Option<i64> = tx
+                .query_one("SELECT max(tijdstip) FROM audit", &[])
+                .map_err(pg)?
+                .get(0);
+            let at = Moment::now().max(Moment(previous.unwrap_or(0)).next());
+            let insert = tx
+                .prepare(
+                    "INSERT INTO audit (tijdstip, n, organisatie, waarde) VALUES ($1, $2, $3, $4)",
+                )
+                .map_err(pg)?;
+            for (n, entry) in entries.iter_mut().enumerate() {
+                entry.tijdstip = at;
+                let n = i32::try_from(n).unwrap_or(i32::MAX);
+                tx.execute(&insert, &[&at.0, &n, &entry.organisatie, &json(entry)?])
+                    .map_err(pg)?;
+            }
+        }
+        tx.commit().map_err(pg)?;
+        let last = round.last;
+        Ok((round.outcomes(), wrote.then_some(last)))
+    }
+}
+
+/// Admission's reads, inside the round's transaction (so under its lock).
+struct InTransaction<'a, 'b>(RefCell<&'a mut Transaction<'b>>);
+
+impl Lookup for InTransaction<'_, '_> {
+    fn sent_by(&self, sender: &Sender, id: &str) -> Result<Option<Stored>, StoreError> {
+        let rows = self
+            .0
+            .borrow_mut()
+            .query(
+                "SELECT record, raw FROM berichten WHERE bericht_id = $1 ORDER BY volgnummer",
+                &[&id],
+            )
+            .map_err(pg)?;
+        for row in &rows {
+            let s = stored(row)?;
+            if sender.same_id_space(&s.record) {
+                return Ok(Some(s));
+            }
+        }
+        Ok(None)
+    }
+
+    fn client_records(&self, bsn: &str) -> Result<Vec<Record>, StoreError> {
+        let rows = self
+            .0
+            .borrow_mut()
+            .query(
+                "SELECT record FROM berichten WHERE bsn = $1 ORDER BY volgnummer",
+                &[&bsn],
+            )
+            .map_err(pg)?;
+        rows.iter().map(|r| decode(r.get::<_, &str>(0))).collect()
+    }
+}
+
+impl Store for PgStore {
+    fn accept(&self, incoming: Incoming) -> Pending {
+        let (reply, answer) = oneshot::channel();
+        let sent = self.send(Job::Message(Box::new(incoming), reply));
+        let refused = |why: &str| Decision {
+            result: Err(StoreError::Unavailable(why.into())),
+            commit: None,
+        };
+        Box::pin(async move {
+            if !sent {
+                return refused("the store is not accepting writes");
+            }
+            answer
+                .await
+                .unwrap_or_else(|_| refused("the writer stopped"))
+        })
+    }
+
+    /// Decisions are answered after their COMMIT: nothing to wait for.
+    fn durable(&self, _commit: Commit) -> Durable {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn messages(&self, bericht_id: &str) -> Result<Vec<Stored>, StoreError> {
+        self.select(
+            "SELECT record, raw FROM berichten WHERE bericht_id = $1 ORDER BY volgnummer",
+            params![bericht_id.to_string()],
+        )
+    }
+
+    fn client(&self, bsn: &str) -> Result<Vec<Stored>, StoreError> {
+        self.select(
+            "SELECT record, raw FROM berichten WHERE bsn = $1 ORDER BY volgnummer",
+            params![bsn.to_string()],
+        )
+    }
+
+    fn count(&self) -> Result<u64, StoreError> {
+        Ok(*self.changes.borrow())
+    }
+
+    fn ready(&self) -> Result<(), StoreError> {
+        if self.jobs.read().map_or(true, |j| j.is_none()) {
+            return Err(io("the store is closed"));
+        }
+        self.pool.run(|c| c.simple_query("SELECT 1").map(|_| ()))
+    }
+
+    fn feed(&self, gemeente: &str, after: u64, limit: usize) -> Result<Vec<Stored>, StoreError> {
+        // Up to the watermark only, as the sled engine: every reader of
+        // an instance agrees on what has been announced.
+        let upto = *self.changes.borrow();
+        if after >= upto {
+            return Ok(Vec::new());
+        }
+        self.select(
+            "SELECT record, raw FROM berichten \
+             WHERE gemeente = $1 AND volgnummer > $2 AND volgnummer <= $3 \
+             ORDER BY volgnummer LIMIT $4",
+            params![
+                gemeente.to_string(),
+                int(after),
+                int(upto),
+                i64::try_from(limit).unwrap_or(i64::MAX),
+            ],
+        )
+    }
+
+    fn backlog(&self, gemeente: &str, after: u64) -> Result<u64, StoreError> {
+        let upto = *self.changes.borrow();
+        if after >= upto {
+            return Ok(0);
+        }
+        let rows = self.query(
+            "SELECT count(*) FROM berichten \
+             WHERE gemeente = $1 AND volgnummer > $2 AND volgnummer <= $3",
+            params![gemeente.to_string(), int(after), int(upto)],
+        )?;
+        Ok(rows
+            .first()
+            .map_or(0, |r| u64::try_from(r.get::<_, i64>(0)).unwrap_or(0)))
+    }
+
+    fn changes(&self) -> watch::Receiver<u64> {
+        self.changes.clone()
+    }
+
+    fn close(&self) -> Result<(), StoreError> {
+        self.shut()
+    }
+}
+
+impl DeliveryStore for PgStore {
+    fn add_subscription(&self, a: &Abonnement) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO abonnementen (id, waarde) VALUES ($1, $2) \
+             ON CONFLICT (id) DO UPDATE SET waarde = excluded.waarde",
+            params![a.id.clone(), json(a)?],
+        )?;
+        Ok(())
+    }
+
+    fn subscriptions(&self) -> Result<Vec<Abonnement>, StoreError> {
+        self.values("SELECT waarde FROM abonnementen ORDER BY id", params![])
+    }
+
+    fn subscription(&self, id: &str) -> Result<Option<Abonnement>, StoreError> {
+        self.value(
+            "SELECT waarde FROM abonnementen WHERE id = $1",
+            params![id.to_string()],
+        )
+    }
+
+    fn remove_subscription(&self, id: &str) -> Result<bool, StoreError> {
+        let id = id.to_string();
+        self.pool.run(move |c| {
+            let mut tx = c.transaction()?;
+            let existed = tx.execute("DELETE FROM abonnementen WHERE id = $1", &[&id])? > 0;
+            tx.execute("DELETE FROM aflevering WHERE id = $1", &[&id])?;
+            tx.execute("DELETE FROM dode_brieven WHERE id = $1", &[&id])?;
+            tx.commit()?;
+            Ok(existed)
+        })
+    }
+
+    fn delivery_state(&self, id: &str) -> Result<Afleverstand, StoreError> {
+        Ok(self
+            .value(
+                "SELECT waarde FROM aflevering WHERE id = $1",
+                params![id.to_string()],
+            )?
+            .unwrap_or_default())
+    }
+
+    fn save_delivery_state(&self, id: &str, stand: &Afleverstand) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO aflevering (id, waarde) VALUES ($1, $2) \
+             ON CONFLICT (id) DO UPDATE SET waarde = excluded.waarde",
+            params![id.to_string(), json(stand)?],
+        )?;
+        Ok(())
+    }
+
+    fn add_dead_letter(&self, id: &str, brief: &DodeBrief) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO dode_brieven (id, volgnummer, waarde) VALUES ($1, $2, $3) \
+             ON CONFLICT (id, volgnummer) DO UPDATE SET waarde = excluded.waarde",
+            params![id.to_string(), int(brief.volgnummer), json(brief)?],
+        )?;
+        Ok(())
+    }
+
+    fn dead_letters(&self, id: &str) -> Result<Vec<DodeBrief>, StoreError> {
+        self.values(
+            "SELECT waarde FROM dode_brieven WHERE id = $1 ORDER BY volgnummer",
+            params![id.to_string()],
+        )
+    }
+
+    fn clear_dead_letters(&self, id: &str, from: u64) -> Result<(), StoreError> {
+        self.execute(
+            "DELETE FROM dode_brieven WHERE id = $1 AND volgnummer >= $2",
+            params![id.to_string(), int(from)],
+        )?;
+        Ok(())
+    }
+}
+
+impl PgStore {
+    /// One setting's value, created with `make` when there is none yet
+    /// (by whichever instance gets there first), and whether this call
+    /// created it.
+    fn setting(&self, naam: &'static str, make: Vec<u8>) -> Result<(Vec<u8>, bool), StoreError> {
+        self.pool.run(move |c| {
+            let created = c.execute(
+                "INSERT INTO instellingen (naam, waarde) VALUES ($1, $2) ON CONFLICT (naam) DO NOTHING",
+                &[&naam, &make],
+            )? > 0;
+            let row = c.query_one("SELECT waarde FROM instellingen WHERE naam = $1", &[&naam])?;
+            Ok((row.get::<_, Vec<u8>>(0), created))
+        })
+    }
+}
+
+impl AuthStore for PgStore {
+    fn organisations(&self) -> Result<Vec<Organisatie>, StoreError> {
+        self.values("SELECT waarde FROM organisaties ORDER BY id", params![])
+    }
+
+    fn organisation(&self, id: &str) -> Result<Option<Organisatie>, StoreError> {
+        self.value(
+            "SELECT waarde FROM organisaties WHERE id = $1",
+            params![id.to_string()],
+        )
+    }
+
+    fn add_organisation(&self, org: &Organisatie) -> Result<bool, StoreError> {
+        let added = self.execute(
+            "INSERT INTO organisaties (id, waarde) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+            params![org.id.clone(), json(org)?],
+        )?;
+        Ok(added > 0)
+    }
+
+    fn credentials(&self) -> Result<Vec<Sleutel>, StoreError> {
+        self.values("SELECT waarde FROM sleutels ORDER BY id", params![])
+    }
+
+    fn credential(&self, id: &str) -> Result<Option<Sleutel>, StoreError> {
+        self.value(
+            "SELECT waarde FROM sleutels WHERE id = $1",
+            params![id.to_string()],
+        )
+    }
+
+    fn add_credential(&self, sleutel: &Sleutel) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO sleutels (id, waarde) VALUES ($1, $2) \
+             ON CONFLICT (id) DO UPDATE SET waarde = excluded.waarde",
+            params![sleutel.id.clone(), json(sleutel)?],
+        )?;
+        Ok(())
+    }
+
+    fn revoke_credential(&self, id: &str, at: Moment) -> Result<bool, StoreError> {
+        let Some(mut s) = self.credential(id)? else {
+            return Ok(false);
+        };
+        if s.ingetrokken.is_none() {
+            s.ingetrokken = Some(at);
+            self.execute(
+                "UPDATE sleutels SET waarde = $2 WHERE id = $1",
+                params![id.to_string(), json(&s)?],
+            )?;
+        }
+        Ok(true)
+    }
+
+    fn authorisations(&self) -> Result<Vec<Machtiging>, StoreError> {
+        self.values(
+            "SELECT waarde FROM machtigingen ORDER BY gemeente, aan, namens",
+            params![],
+        )
+    }
+
+    fn add_authorisation(&self, m: &Machtiging) -> Result<bool, StoreError> {
+        let added = self.execute(
+            "INSERT INTO machtigingen (gemeente, aan, namens, waarde) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT DO NOTHING",
+            params![
+                m.gemeente.clone(),
+                m.aan.clone(),
+                m.namens.clone(),
+                json(m)?
+            ],
+        )?;
+        Ok(added > 0)
+    }
+
+    fn remove_authorisation(
+        &self,
+        gemeente: &str,
+        aan: &str,
+        namens: &str,
+    ) -> Result<bool, StoreError> {
+        let removed = self.execute(
+            "DELETE FROM machtigingen WHERE gemeente = $1 AND aan = $2 AND namens = $3",
+            params![gemeente.to_string(), aan.to_string(), namens.to_string()],
+        )?;
+        Ok(removed > 0)
+    }
+
+    fn bsn_salt(&self) -> Result<Vec<u8>, StoreError> {
+        let mut salt = [0u8; 32];
+        getrandom::fill(&mut salt).map_err(io)?;
+        Ok(self.setting("bsn-salt", salt.to_vec())?.0)
+    }
+
+    fn first_start(&self) -> Result<bool, StoreError> {
+        Ok(self.setting("gestart", b"1".to_vec())?.1)
+    }
+
+    fn append_audit(&self, entry: AuditEntry) -> AuditPending {
+        let (reply, durable) = oneshot::channel();
+        let sent = self.send(Job::Audit(entry, reply));
+        Box::pin(async move {
+            if !sent {
+                return Err(StoreError::Unavailable(
+                    "the store is not accepting writes".into(),
+                ));
+            }
+            durable
+                .await
+                .unwrap_or_else(|_| Err(StoreError::Unavailable("the writer stopped".into())))
+        })
+    }
+
+    fn audit(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+        self.values(
+            "SELECT waarde FROM audit \
+             WHERE ($1::BIGINT IS NULL OR tijdstip >= $1) \
+               AND ($2::BIGINT IS NULL OR tijdstip < $2) \
+               AND ($3::TEXT IS NULL OR organisatie = $3) \
+             ORDER BY tijdstip, n LIMIT $4",
+            params![
+                q.van.map(|m| m.0),
+                q.tot.map(|m| m.0),
+                q.organisatie.clone(),
+                i64::try_from(q.limit).unwrap_or(i64::MAX),
+            ],
+        )
+    }
+}
