@@ -29,5 +29,6 @@ pub fn manifest(path: &str) -> Vec<Vec<String>> {
 }
 
 pub mod messages;
+pub mod postgres;
 pub mod receiver;
 pub mod server;
