@@ -324,11 +324,9 @@ pub async fn replay(
             "vanaf {vanaf} lies beyond the messages not yet delivered (delivered up to {cursor}); a replay re-sends, it never skips"
         )));
     }
-    if !state.dispatcher.replay(&id, vanaf) {
-        return Err(ApiError::unavailable(
-            "the subscription's delivery is not running",
-        ));
-    }
+    let dispatcher = state.dispatcher.clone();
+    let asked = id.clone();
+    blocking(move || dispatcher.replay(&asked, vanaf)).await?;
     Ok(json(
         StatusCode::ACCEPTED,
         serde_json::json!({ "id": id, "vanaf": vanaf }),

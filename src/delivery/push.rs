@@ -9,6 +9,15 @@
 //! after each message: a clean stop resumes exactly where it was, a crash
 //! may deliver the last message again (at least once; receivers deduplicate
 //! on `webhook-id`).
+//!
+//! Several instances may share one store (PostgreSQL): each runs a worker
+//! for every subscription, but a worker delivers only while it holds the
+//! subscription's lease ([`DeliveryStore::lease`]), so one instance at a
+//! time delivers it, in order; the others wait to take over when the
+//! lease runs out (an instance died) or is given up (a clean stop). A
+//! worker that takes the lease over reads the saved progress first.
+//! Registrations, removals and replays made on another instance reach
+//! every instance through the store.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -55,9 +64,13 @@ impl Default for PushSettings {
 }
 
 enum Command {
-    /// Re-send everything from this sequence number on.
-    Replay(u64),
+    /// A replay was asked for: take it from the store.
+    Replay,
 }
+
+/// How often every instance looks for subscriptions registered or removed
+/// elsewhere, and an idle worker for replays asked for elsewhere.
+const LOOK_AGAIN: Duration = Duration::from_secs(2);
 
 struct Worker {
     commands: mpsc::UnboundedSender<Command>,
@@ -72,6 +85,9 @@ pub struct Dispatcher {
     client: reqwest::Client,
     workers: Mutex<HashMap<String, Worker>>,
     stop: watch::Sender<bool>,
+    /// This instance, as a lease holder.
+    holder: String,
+    supervisor: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Dispatcher {
@@ -97,6 +113,8 @@ impl Dispatcher {
             .build()
             .map_err(|e| StoreError::Unavailable(format!("HTTP client: {e}")))?;
         let (stop, _) = watch::channel(false);
+        let mut id = [0u8; 8];
+        getrandom::fill(&mut id).map_err(|e| StoreError::Unavailable(e.to_string()))?;
         let dispatcher = Arc::new(Dispatcher {
             store,
             delivery,
@@ -104,11 +122,40 @@ impl Dispatcher {
             client,
             workers: Mutex::new(HashMap::new()),
             stop,
+            holder: id.iter().map(|b| format!("{b:02x}")).collect(),
+            supervisor: Mutex::new(None),
         });
         for a in dispatcher.delivery.subscriptions()? {
             dispatcher.spawn(a);
         }
+        let supervisor = tokio::spawn(supervise(Arc::downgrade(&dispatcher)));
+        *dispatcher
+            .supervisor
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(supervisor);
         Ok(dispatcher)
+    }
+
+    /// Workers for subscriptions registered elsewhere; none for those
+    /// removed elsewhere.
+    async fn look_again(&self) {
+        let delivery = self.delivery.clone();
+        let Ok(Ok(stored)) = tokio::task::spawn_blocking(move || delivery.subscriptions()).await
+        else {
+            return;
+        };
+        let running: Vec<String> = self.workers().keys().cloned().collect();
+        for id in running
+            .iter()
+            .filter(|id| !stored.iter().any(|a| &a.id == *id))
+        {
+            self.remove(id);
+        }
+        for a in stored {
+            if !running.contains(&a.id) {
+                self.spawn(a);
+            }
+        }
     }
 
     /// Whether receivers on private addresses are allowed.
@@ -120,7 +167,8 @@ impl Dispatcher {
         self.workers.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Starts delivering to a (stored) subscription.
+    /// Starts delivering to a (stored) subscription; a worker running for
+    /// it already is replaced.
     pub fn spawn(&self, abonnement: Abonnement) {
         let (commands, inbox) = mpsc::unbounded_channel();
         let id = abonnement.id.clone();
@@ -133,6 +181,8 @@ impl Dispatcher {
             abonnement,
             commands: inbox,
             stop: self.stop.subscribe(),
+            holder: self.holder.clone(),
+            held_until: None,
         };
         let task = tokio::spawn(run.run());
         if let Some(old) = self.workers().insert(id, Worker { commands, task }) {
@@ -147,20 +197,48 @@ impl Dispatcher {
         }
     }
 
-    /// Re-sends a subscription's messages from `from` on.
-    pub fn replay(&self, id: &str, from: u64) -> bool {
-        self.workers()
-            .get(id)
-            .is_some_and(|w| w.commands.send(Command::Replay(from)).is_ok())
+    /// Re-sends a subscription's messages from `from` on: asked through
+    /// the store, so that the instance delivering it does it, whichever
+    /// that is; this instance's worker is woken to look at once.
+    pub fn replay(&self, id: &str, from: u64) -> Result<(), StoreError> {
+        self.delivery.request_replay(id, from)?;
+        if let Some(w) = self.workers().get(id) {
+            let _ = w.commands.send(Command::Replay);
+        }
+        Ok(())
     }
 
-    /// Lets every worker finish the delivery in flight, then stops them.
+    /// Lets every worker finish the delivery in flight, then stops them
+    /// (each gives its lease up).
     pub async fn shutdown(&self) {
         let _ = self.stop.send(true);
+        let supervisor = self
+            .supervisor
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(s) = supervisor {
+            s.abort();
+        }
         let tasks: Vec<JoinHandle<()>> = self.workers().drain().map(|(_, w)| w.task).collect();
         for t in tasks {
             let _ = t.await;
         }
+    }
+}
+
+/// Every instance's look for subscriptions registered or removed
+/// elsewhere, until the dispatcher is gone.
+async fn supervise(dispatcher: std::sync::Weak<Dispatcher>) {
+    loop {
+        tokio::time::sleep(LOOK_AGAIN).await;
+        let Some(d) = dispatcher.upgrade() else {
+            return;
+        };
+        if *d.stop.borrow() {
+            return;
+        }
+        d.look_again().await;
     }
 }
 
@@ -173,13 +251,26 @@ struct Run {
     abonnement: Abonnement,
     commands: mpsc::UnboundedReceiver<Command>,
     stop: watch::Receiver<bool>,
+    holder: String,
+    /// Until when this worker may deliver, when it holds the lease.
+    held_until: Option<std::time::Instant>,
 }
 
 /// What interrupted a wait.
 enum Woken {
     Stop,
-    Replay(u64),
+    Replay,
     Ready,
+}
+
+/// Whether a worker may deliver.
+enum Hold {
+    /// It holds the lease; `taken_over` when it has just taken it (and
+    /// read the saved progress again).
+    Held {
+        taken_over: bool,
+    },
+    Stop,
 }
 
 impl Run {
@@ -209,6 +300,97 @@ impl Run {
         tracing::info!(subscription = %self.abonnement.id, from, "replay");
     }
 
+    /// Carries out a replay asked for (on any instance), if there is one.
+    fn take_replay(&self, stand: &mut Afleverstand) -> bool {
+        match self.delivery.take_replay(&self.abonnement.id) {
+            Ok(Some(from)) => {
+                self.replay(stand, from);
+                true
+            }
+            Ok(None) => false,
+            Err(e) => {
+                tracing::error!(subscription = %self.abonnement.id, error = %e, "cannot read a replay request");
+                false
+            }
+        }
+    }
+
+    /// How long a lease runs: long enough for a delivery and its renewal,
+    /// short enough that another instance takes over soon after this one
+    /// died.
+    fn lease_time(&self) -> Duration {
+        (self.renew_margin() * 3).max(Duration::from_secs(30))
+    }
+
+    /// A lease is renewed when less than this is left: one delivery must
+    /// finish inside it.
+    fn renew_margin(&self) -> Duration {
+        self.settings.timeout + Duration::from_secs(5)
+    }
+
+    /// Returns once this worker holds the subscription's lease, renewing it
+    /// when it runs low; while another instance holds it, waits and tries
+    /// again. A lease just taken over means someone else delivered until
+    /// now: the saved progress is read again.
+    async fn hold(&mut self, stand: &mut Afleverstand, changes: &mut watch::Receiver<u64>) -> Hold {
+        loop {
+            let now = std::time::Instant::now();
+            if self
+                .held_until
+                .is_some_and(|until| now + self.renew_margin() < until)
+            {
+                return Hold::Held { taken_over: false };
+            }
+            let (delivery, id, holder, ttl) = (
+                self.delivery.clone(),
+                self.abonnement.id.clone(),
+                self.holder.clone(),
+                self.lease_time(),
+            );
+            let taken =
+                tokio::task::spawn_blocking(move || delivery.lease(&id, &holder, ttl)).await;
+            match taken {
+                Ok(Ok(true)) => {
+                    let taken_over = self.held_until.is_none();
+                    self.held_until = Some(now + ttl);
+                    if taken_over {
+                        match self.delivery.delivery_state(&self.abonnement.id) {
+                            Ok(saved) => *stand = saved,
+                            Err(e) => {
+                                tracing::error!(subscription = %self.abonnement.id, error = %e, "cannot read delivery state");
+                                self.held_until = None;
+                            }
+                        }
+                    }
+                    if self.held_until.is_some() {
+                        return Hold::Held { taken_over };
+                    }
+                }
+                Ok(Ok(false)) => self.held_until = None,
+                other => {
+                    self.held_until = None;
+                    tracing::warn!(subscription = %self.abonnement.id, "cannot take the delivery lease: {:?}", other.err());
+                }
+            }
+            if let Woken::Stop = self.wait(Some(LOOK_AGAIN), changes).await {
+                return Hold::Stop;
+            }
+        }
+    }
+
+    /// Gives the lease up, so that another instance takes over at once.
+    async fn release(&self) {
+        if self.held_until.is_none() {
+            return;
+        }
+        let (delivery, id, holder) = (
+            self.delivery.clone(),
+            self.abonnement.id.clone(),
+            self.holder.clone(),
+        );
+        let _ = tokio::task::spawn_blocking(move || delivery.release(&id, &holder)).await;
+    }
+
     /// Waits for `delay` (or for new messages when `None`), a command or
     /// the stop signal.
     async fn wait(&mut self, delay: Option<Duration>, changes: &mut watch::Receiver<u64>) -> Woken {
@@ -227,27 +409,33 @@ impl Run {
             () = sleep => Woken::Ready,
             _ = self.stop.changed() => Woken::Stop,
             cmd = self.commands.recv() => match cmd {
-                Some(Command::Replay(from)) => Woken::Replay(from),
+                Some(Command::Replay) => Woken::Replay,
                 None => Woken::Stop,
             },
         }
     }
 
     async fn run(mut self) {
+        let mut stand = Afleverstand::default();
+        let mut changes = self.store.changes();
+        self.deliver_all(&mut stand, &mut changes).await;
+        // Only the holder's progress is saved: another instance's is newer.
+        if self.held_until.is_some() {
+            self.save(&stand);
+        }
+        self.release().await;
+    }
+
+    /// Delivers until stopped.
+    async fn deliver_all(&mut self, stand: &mut Afleverstand, changes: &mut watch::Receiver<u64>) {
         let id = self.abonnement.id.clone();
-        let mut stand = match self.delivery.delivery_state(&id) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(subscription = %id, error = %e, "cannot read delivery state");
+        'feed: loop {
+            if let Hold::Stop = self.hold(stand, changes).await {
                 return;
             }
-        };
-        let mut changes = self.store.changes();
-        'feed: loop {
-            // Take pending commands first.
-            while let Ok(Command::Replay(from)) = self.commands.try_recv() {
-                self.replay(&mut stand, from);
-            }
+            // Replays asked for (here or on another instance) first.
+            while self.commands.try_recv().is_ok() {}
+            self.take_replay(stand);
             changes.borrow_and_update();
             let page = {
                 let store = self.store.clone();
@@ -259,22 +447,17 @@ impl Run {
                 Ok(Ok(p)) => p,
                 other => {
                     tracing::error!(subscription = %id, "cannot read the feed: {:?}", other.err());
-                    match self
-                        .wait(Some(self.settings.retry_base), &mut changes)
-                        .await
-                    {
-                        Woken::Stop => return,
-                        Woken::Replay(from) => self.replay(&mut stand, from),
-                        Woken::Ready => {}
+                    if let Woken::Stop = self.wait(Some(self.settings.retry_base), changes).await {
+                        return;
                     }
                     continue;
                 }
             };
             if page.is_empty() {
-                match self.wait(None, &mut changes).await {
-                    Woken::Stop => return,
-                    Woken::Replay(from) => self.replay(&mut stand, from),
-                    Woken::Ready => {}
+                // New messages wake it; a replay asked for on another
+                // instance is looked for now and then.
+                if let Woken::Stop = self.wait(Some(LOOK_AGAIN), changes).await {
+                    return;
                 }
                 continue;
             }
@@ -286,8 +469,13 @@ impl Run {
                 }
                 loop {
                     if *self.stop.borrow() {
-                        self.save(&stand);
                         return;
+                    }
+                    match self.hold(stand, changes).await {
+                        Hold::Stop => return,
+                        // Someone else delivered meanwhile: from its progress.
+                        Hold::Held { taken_over: true } => continue 'feed,
+                        Hold::Held { taken_over: false } => {}
                     }
                     match self.deliver(stored).await {
                         Ok(()) => {
@@ -295,7 +483,7 @@ impl Run {
                             stand.laatste_succes = Some(Moment::now());
                             stand.pogingen = 0;
                             stand.eerste_poging = None;
-                            self.save(&stand);
+                            self.save(stand);
                             break;
                         }
                         Err(why) => {
@@ -320,25 +508,23 @@ impl Run {
                                 };
                                 if let Err(e) = self.delivery.add_dead_letter(&id, &brief) {
                                     tracing::error!(subscription = %id, error = %e, "cannot record a dead letter");
-                                    self.save(&stand);
+                                    self.save(stand);
                                     continue;
                                 }
                                 tracing::warn!(subscription = %id, volgnummer = r.volgnummer, "dead letter");
                                 stand.cursor = r.volgnummer;
                                 stand.pogingen = 0;
                                 stand.eerste_poging = None;
-                                self.save(&stand);
+                                self.save(stand);
                                 break;
                             }
-                            self.save(&stand);
-                            match self
-                                .wait(Some(self.backoff(stand.pogingen)), &mut changes)
-                                .await
-                            {
+                            self.save(stand);
+                            match self.wait(Some(self.backoff(stand.pogingen)), changes).await {
                                 Woken::Stop => return,
-                                Woken::Replay(from) => {
-                                    self.replay(&mut stand, from);
-                                    continue 'feed;
+                                Woken::Replay => {
+                                    if self.take_replay(stand) {
+                                        continue 'feed;
+                                    }
                                 }
                                 Woken::Ready => {}
                             }
@@ -346,7 +532,7 @@ impl Run {
                     }
                 }
             }
-            self.save(&stand);
+            self.save(stand);
         }
     }
 

@@ -68,4 +68,17 @@ pub trait DeliveryStore: Send + Sync + 'static {
     fn dead_letters(&self, id: &str) -> Result<Vec<DodeBrief>, StoreError>;
     /// Drops dead letters from `volgnummer` on (they are being replayed).
     fn clear_dead_letters(&self, id: &str, from: u64) -> Result<(), StoreError>;
+    /// Takes or renews, for `holder`, the right to deliver to subscription
+    /// `id` for the next `ttl`: `false` while another holder's right runs.
+    /// It keeps two instances on one database from delivering the same
+    /// subscription at once (and out of order).
+    fn lease(&self, id: &str, holder: &str, ttl: std::time::Duration) -> Result<bool, StoreError>;
+    /// Gives the right up (a clean stop), so that another instance takes
+    /// over at once instead of when it runs out.
+    fn release(&self, id: &str, holder: &str) -> Result<(), StoreError>;
+    /// Asks whichever instance delivers `id` to re-send from `from` on (the
+    /// lowest asked for, when asked twice before it is taken).
+    fn request_replay(&self, id: &str, from: u64) -> Result<(), StoreError>;
+    /// The replay asked for, if any; taking it clears it.
+    fn take_replay(&self, id: &str) -> Result<Option<u64>, StoreError>;
 }

@@ -26,6 +26,12 @@ fn dead_key(id: &str, volgnummer: u64) -> Vec<u8> {
     k
 }
 
+/// A requested replay, in the `aflevering` tree: a NUL cannot start a
+/// subscription id.
+fn replay_key(id: &str) -> Vec<u8> {
+    [b"\0replay/".as_slice(), id.as_bytes()].concat()
+}
+
 fn dead_prefix(id: &str) -> Vec<u8> {
     let mut k = id.as_bytes().to_vec();
     k.push(0);
@@ -63,6 +69,7 @@ impl DeliveryStore for SledStore {
         let t = self.trees();
         let existed = t.abonnementen.remove(id.as_bytes()).map_err(io)?.is_some();
         t.aflevering.remove(id.as_bytes()).map_err(io)?;
+        t.aflevering.remove(replay_key(id)).map_err(io)?;
         for item in t.dode_brieven.scan_prefix(dead_prefix(id)) {
             t.dode_brieven.remove(item.map_err(io)?.0).map_err(io)?;
         }
@@ -115,5 +122,43 @@ impl DeliveryStore for SledStore {
         // The maximum itself is not covered by the half-open range.
         t.dode_brieven.remove(dead_key(id, u64::MAX)).map_err(io)?;
         Ok(())
+    }
+
+    /// One process has the database (sled locks it): always granted.
+    fn lease(
+        &self,
+        _id: &str,
+        _holder: &str,
+        _ttl: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+
+    fn release(&self, _id: &str, _holder: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn request_replay(&self, id: &str, from: u64) -> Result<(), StoreError> {
+        self.trees()
+            .aflevering
+            .fetch_and_update(replay_key(id), |old| {
+                let earlier = old
+                    .and_then(|v| v.try_into().ok())
+                    .map(u64::from_be_bytes)
+                    .map_or(from, |o| o.min(from));
+                Some(earlier.to_be_bytes().to_vec())
+            })
+            .map_err(io)?;
+        Ok(())
+    }
+
+    fn take_replay(&self, id: &str) -> Result<Option<u64>, StoreError> {
+        Ok(self
+            .trees()
+            .aflevering
+            .remove(replay_key(id))
+            .map_err(io)?
+            .and_then(|v| v.as_ref().try_into().ok())
+            .map(u64::from_be_bytes))
     }
 }

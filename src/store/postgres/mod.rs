@@ -54,7 +54,10 @@ const MAX_GROUP: usize = 512;
 const POLL: Duration = Duration::from_secs(1);
 
 /// The schema, one script per version, applied in order at start-up.
-const MIGRATIONS: &[&str] = &[include_str!("001_schema.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("001_schema.sql"),
+    include_str!("002_bezorging.sql"),
+];
 
 fn io(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
@@ -632,6 +635,8 @@ impl DeliveryStore for PgStore {
             let existed = tx.execute("DELETE FROM abonnementen WHERE id = $1", &[&id])? > 0;
             tx.execute("DELETE FROM aflevering WHERE id = $1", &[&id])?;
             tx.execute("DELETE FROM dode_brieven WHERE id = $1", &[&id])?;
+            tx.execute("DELETE FROM herhalingen WHERE id = $1", &[&id])?;
+            tx.execute("DELETE FROM bezorgers WHERE id = $1", &[&id])?;
             tx.commit()?;
             Ok(existed)
         })
@@ -677,6 +682,44 @@ impl DeliveryStore for PgStore {
             params![id.to_string(), int(from)],
         )?;
         Ok(())
+    }
+
+    fn lease(&self, id: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
+        // The database's clock, not the instances': they may disagree.
+        let millis = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        let taken = self.execute(
+            "INSERT INTO bezorgers (id, houder, tot) \
+             VALUES ($1, $2, clock_timestamp() + $3 * interval '1 millisecond') \
+             ON CONFLICT (id) DO UPDATE SET houder = excluded.houder, tot = excluded.tot \
+             WHERE bezorgers.houder = excluded.houder OR bezorgers.tot < clock_timestamp()",
+            params![id.to_string(), holder.to_string(), millis],
+        )?;
+        Ok(taken > 0)
+    }
+
+    fn release(&self, id: &str, holder: &str) -> Result<(), StoreError> {
+        self.execute(
+            "DELETE FROM bezorgers WHERE id = $1 AND houder = $2",
+            params![id.to_string(), holder.to_string()],
+        )?;
+        Ok(())
+    }
+
+    fn request_replay(&self, id: &str, from: u64) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO herhalingen (id, vanaf) VALUES ($1, $2) \
+             ON CONFLICT (id) DO UPDATE SET vanaf = least(herhalingen.vanaf, excluded.vanaf)",
+            params![id.to_string(), int(from)],
+        )?;
+        Ok(())
+    }
+
+    fn take_replay(&self, id: &str) -> Result<Option<u64>, StoreError> {
+        let row = self.query_opt(
+            "DELETE FROM herhalingen WHERE id = $1 RETURNING vanaf",
+            params![id.to_string()],
+        )?;
+        Ok(row.and_then(|r| u64::try_from(r.get::<_, i64>(0)).ok()))
     }
 }
 
