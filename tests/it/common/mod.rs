@@ -30,4 +30,5 @@ pub fn manifest(path: &str) -> Vec<Vec<String>> {
 
 pub mod messages;
 pub mod receiver;
+pub mod reply;
 pub mod server;
