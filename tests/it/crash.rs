@@ -34,7 +34,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::messages::{self, bsn, Bericht};
-use common::server::Server;
+use common::server::Process;
 
 /// Kill/restart rounds (`LADDERPOST_CRASH_ROUNDS` overrides).
 const ROUNDS: usize = 40;
@@ -98,7 +98,7 @@ fn element<'a>(body: &'a str, name: &str) -> Option<&'a str> {
     Some(&body[start..end])
 }
 
-fn client(server: &Server) -> reqwest::Client {
+fn client(server: &Process) -> reqwest::Client {
     server
         .client_builder()
         .no_proxy()
@@ -108,15 +108,15 @@ fn client(server: &Server) -> reqwest::Client {
         .expect("reqwest client")
 }
 
-async fn start(data: PathBuf) -> Server {
+async fn start(data: PathBuf) -> Process {
     // A durability test under full load, not a test of rate limits.
-    tokio::task::spawn_blocking(move || Server::start_with(&data, &["--rate-limit", "0"]))
+    tokio::task::spawn_blocking(move || Process::start_with(&data, &["--rate-limit", "0"]))
         .await
         .expect("start task")
 }
 
 /// Polls `/health` until it answers 200 (deadline 30 s); the message count.
-async fn healthy(http: &reqwest::Client, server: &Server) -> u64 {
+async fn healthy(http: &reqwest::Client, server: &Process) -> u64 {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Ok(r) = http.get(server.url("/health")).send().await {
@@ -136,7 +136,7 @@ async fn healthy(http: &reqwest::Client, server: &Server) -> u64 {
     }
 }
 
-async fn count(http: &reqwest::Client, server: &Server) -> u64 {
+async fn count(http: &reqwest::Client, server: &Process) -> u64 {
     let r = http
         .get(server.url("/health"))
         .send()

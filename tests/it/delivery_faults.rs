@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use common::messages::{bsn, Bericht};
 use common::receiver::{read_inbox, ReceiveChild};
-use common::server::{self, Server};
+use common::server::{self, Process};
 use serde_json::Value;
 
 /// Fault rounds (`LADDERPOST_FAULT_ROUNDS` overrides).
@@ -64,8 +64,8 @@ fn receiver_port() -> u16 {
         .port()
 }
 
-fn start_server(data: &std::path::Path) -> Server {
-    Server::start_logging(data, PUSH, "error")
+fn start_server(data: &std::path::Path) -> Process {
+    Process::start_logging(data, PUSH, "error")
 }
 
 /// One sender: posts new Metingen until told to stop; each message is sent

@@ -1,7 +1,8 @@
 //! The integration tests, as one test binary: a cold build spent most of
 //! its time linking one binary per file. One module per area; `common` is
-//! the shared harness (a real server on port 0, real clients, receivers,
-//! message builders). Run one area with `cargo test --test it api::`.
+//! the shared harness (servers on port 0, in-process or as a child process
+//! where a process is the point; real clients, replies, receivers, message
+//! builders). Run one area with `cargo test --test it api::`.
 
 mod common;
 

@@ -10,11 +10,11 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::messages::{bsn, Bericht};
 use common::receiver::{Mode, TestReceiver};
-use common::server::{admin, Server, LOCAL_RECEIVERS};
+use common::server::{admin, Process, Server, Service, LOCAL_RECEIVERS};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, DnValue, ExtendedKeyUsagePurpose, IsCa, KeyPair,
     KeyUsagePurpose,
@@ -129,7 +129,7 @@ fn tls_server(ca: &Ca) -> Arc<rustls::ServerConfig> {
 }
 
 /// Posts a valid Meting for 0363; it must be accepted.
-async fn send_meting(server: &Server, id: &str, n: u64) {
+async fn send_meting(server: &Service, id: &str, n: u64) {
     let m = Bericht::meting(id, "0363", &bsn(n), "2024-03-08", 3).xml();
     let reply = server
         .client()
@@ -143,7 +143,7 @@ async fn send_meting(server: &Server, id: &str, n: u64) {
 }
 
 /// Registers `url` for 0363 on `server`; the subscription's id and secret.
-async fn subscribe(server: &Server, url: &str) -> (String, String) {
+async fn subscribe(server: &Service, url: &str) -> (String, String) {
     let reply = server
         .client()
         .post(server.url("/api/v1/abonnementen"))
@@ -691,7 +691,7 @@ async fn invalid_bearer_tokens_are_rate_limited_by_address() {
 // Slow and large requests
 // ---------------------------------------------------------------------------
 
-fn connect(server: &Server) -> TcpStream {
+fn connect(server: &Service) -> TcpStream {
     let addr = server.base.trim_start_matches("http://");
     let stream = TcpStream::connect(addr).expect("connect");
     stream
@@ -718,30 +718,28 @@ async fn a_slow_header_is_cut_off_while_others_are_served() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = Server::start_with(&dir.path().join("data"), &["--header-timeout", "1"]);
     let mut slow = connect(&server);
-    let started = Instant::now();
     slow.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
         .expect("start");
     let dripping = std::thread::spawn(move || {
-        // One header line every 200 ms: never done, until the server hangs up.
-        for i in 0..100 {
+        // One header line every 500 ms for 45 s (under hyper's 100 headers):
+        // never done, until the server hangs up.
+        let mut cut_off = false;
+        for i in 0..90 {
             if slow.write_all(format!("X-{i}: y\r\n").as_bytes()).is_err() {
+                cut_off = true;
                 break;
             }
-            std::thread::sleep(Duration::from_millis(200));
+            std::thread::sleep(Duration::from_millis(500));
         }
-        read_all(&mut slow)
+        (cut_off, read_all(&mut slow))
     });
     let client = reqwest::Client::new();
     let reply = client.get(server.url("/health")).send().await.expect("GET");
     assert_eq!(reply.status(), 200, "a normal client is served meanwhile");
-    let answer = tokio::task::spawn_blocking(move || dripping.join().expect("thread"))
+    let (cut_off, answer) = tokio::task::spawn_blocking(move || dripping.join().expect("thread"))
         .await
         .expect("join");
-    let elapsed = started.elapsed();
-    assert!(
-        elapsed < Duration::from_secs(8),
-        "the slow connection lasted {elapsed:?}"
-    );
+    assert!(cut_off, "the slow connection outlasted 45 s of headers");
     assert!(
         answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
         "{answer:?}"
@@ -759,7 +757,7 @@ async fn idle_connections_from_one_address_do_not_take_the_service_from_another(
             "--max-connections-per-address",
             "8",
             "--header-timeout",
-            "60",
+            "3600",
         ],
     );
     // More idle connections from 127.0.0.1 than the service serves at once:
@@ -771,11 +769,13 @@ async fn idle_connections_from_one_address_do_not_take_the_service_from_another(
         .trim_start_matches("http://")
         .parse()
         .expect("address");
+    // Generous for a loaded machine; without the cap it waits for the
+    // header timeout, an hour.
     let other = reqwest::Client::builder()
         .local_address(Some("127.0.0.2".parse().expect("ip")))
+        .timeout(Duration::from_secs(60))
         .build()
         .expect("client");
-    let asked = Instant::now();
     let valid = Bericht::meting("SEC-IDLE-OK", "0363", &bsn(78), "2024-03-08", 3).xml();
     let reply = other
         .post(format!("http://{addr}/api/v1/berichten"))
@@ -784,11 +784,8 @@ async fn idle_connections_from_one_address_do_not_take_the_service_from_another(
         .body(valid)
         .send()
         .await
-        .expect("POST from 127.0.0.2");
+        .expect("POST from 127.0.0.2 (served within 60 s)");
     assert_eq!(reply.status(), 201);
-    // Generous for a loaded machine; without the cap it waited 60 s.
-    let served = asked.elapsed();
-    assert!(served < Duration::from_secs(10), "waited {served:?}");
     // The address's first eight connections are kept, the rest closed.
     let open = tokio::task::spawn_blocking(move || {
         idle.into_iter()
@@ -812,7 +809,6 @@ fn a_slow_body_is_answered_408() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = Server::start_with(&dir.path().join("data"), &["--body-timeout", "1"]);
     let mut slow = connect(&server);
-    let started = Instant::now();
     slow.write_all(
         format!(
             "POST {VALIDEER} HTTP/1.1\r\nHost: x\r\nContent-Type: application/xml\r\n\
@@ -822,9 +818,9 @@ fn a_slow_body_is_answered_408() {
         .as_bytes(),
     )
     .expect("write");
+    // Answered, and by the 1 s body timeout: the read gives up after 20 s,
+    // the default body timeout is 30 s.
     let answer = read_all(&mut slow);
-    let elapsed = started.elapsed();
-    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
     assert!(answer.contains("http.te-traag"), "{answer:?}");
 
@@ -867,10 +863,10 @@ fn rss_kb(pid: u32) -> u64 {
 fn a_100_mb_body_is_refused_early_without_being_buffered() {
     const SIZE: usize = 100 * 1024 * 1024;
     let dir = tempfile::tempdir().expect("temp dir");
-    let server = Server::start(&dir.path().join("data"));
+    // A process of its own: its memory is what is measured.
+    let server = Process::start(&dir.path().join("data"));
     let before = rss_kb(server.pid());
     let mut stream = connect(&server);
-    let started = Instant::now();
     stream
         .write_all(
             format!(
@@ -895,10 +891,10 @@ fn a_100_mb_body_is_refused_early_without_being_buffered() {
     });
     let answer = read_all(&mut stream);
     let sent = sending.join().expect("sender");
-    let elapsed = started.elapsed();
-    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+    // Early: the server hung up before the body ended.
+    assert!(sent < SIZE, "the whole body was taken: {answer:?}");
     assert!(
-        answer.starts_with("HTTP/1.1 413") || (answer.is_empty() && sent < SIZE),
+        answer.starts_with("HTTP/1.1 413") || answer.is_empty(),
         "sent {sent}: {answer:?}"
     );
     if !answer.is_empty() {
@@ -982,7 +978,6 @@ async fn attribute_and_namespace_bombs_are_refused_at_once_while_others_are_serv
         format!("<Meting{declarations}/>"),
     ];
     assert!(bombs.iter().all(|b| b.len() < 1024 * 1024));
-    let started = std::time::Instant::now();
     // Spawned, so that the eight are in flight together.
     let posts: Vec<_> = (0..8)
         .map(|i| {
@@ -999,9 +994,12 @@ async fn attribute_and_namespace_bombs_are_refused_at_once_while_others_are_serv
         })
         .collect();
     // Others keep being served meanwhile: reading and validation run off
-    // the async workers, at most one body per core.
-    let other = reqwest::Client::new();
-    let asked = std::time::Instant::now();
+    // the async workers, at most one body per core. Generous for a loaded
+    // machine: starved workers took over 60 s.
+    let other = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
     let health = other.get(server.url("/health")).send().await.expect("GET");
     assert_eq!(health.status(), 200);
     let valid = Bericht::meting("SEC-BOMB-OK", "0363", &bsn(77), "2024-03-08", 3).xml();
@@ -1019,21 +1017,13 @@ async fn attribute_and_namespace_bombs_are_refused_at_once_while_others_are_serv
         "{}",
         reply.text().await.unwrap_or_default()
     );
-    // Generous for a loaded machine; starved workers took over 60 s.
-    let served = asked.elapsed();
-    assert!(
-        served < std::time::Duration::from_secs(10),
-        "others waited {served:?}"
-    );
-    for post in posts {
-        let (status, text) = post.await.expect("task");
-        assert_eq!(status, 400, "{text}");
-        assert!(text.contains("xml.too-many-attributes"), "{text}");
-    }
     // Generous: quadratic checking took minutes for these on 2 cores.
-    let elapsed = started.elapsed();
-    assert!(
-        elapsed < std::time::Duration::from_secs(20),
-        "bombs took {elapsed:?}"
-    );
+    let refused = tokio::time::timeout(Duration::from_secs(60), async {
+        for post in posts {
+            let (status, text) = post.await.expect("task");
+            assert_eq!(status, 400, "{text}");
+            assert!(text.contains("xml.too-many-attributes"), "{text}");
+        }
+    });
+    refused.await.expect("the bombs refused within 60 s");
 }

@@ -31,4 +31,5 @@ pub fn manifest(path: &str) -> Vec<Vec<String>> {
 pub mod messages;
 pub mod postgres;
 pub mod receiver;
+pub mod reply;
 pub mod server;
