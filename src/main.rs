@@ -61,12 +61,16 @@ enum Command {
     /// Measure performance (build with --release).
     #[command(subcommand)]
     Bench(ladderpost::bench::Bench),
-    /// Organisations and credentials, on the data directory of a stopped
-    /// server (while it runs: the beheer API).
+    /// Organisations and credentials: on the data directory of a stopped
+    /// server (while it runs: the beheer API), or on a PostgreSQL store.
     Admin {
         /// Data directory.
         #[arg(long, env = "LADDERPOST_DATA", default_value = "./data")]
         data: PathBuf,
+        /// The PostgreSQL store instead (`postgres://…`), as `serve --store`;
+        /// its instances may keep running.
+        #[arg(long, env = "LADDERPOST_STORE")]
+        store: Option<String>,
         #[command(subcommand)]
         command: ladderpost::auth::admin::Admin,
     },
@@ -128,8 +132,23 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Command::Admin { data, command } => {
-            match ladderpost::auth::admin::run(&ladderpost::store::Config::sled(data), command) {
+        Command::Admin {
+            data,
+            store,
+            command,
+        } => {
+            let config = match store.as_deref().map(ladderpost::store::Engine::postgres) {
+                None => ladderpost::store::Config::sled(data),
+                Some(Ok(engine)) => ladderpost::store::Config {
+                    engine,
+                    ..ladderpost::store::Config::sled(data)
+                },
+                Some(Err(why)) => {
+                    eprintln!("ladderpost: {why}");
+                    return ExitCode::from(2);
+                }
+            };
+            match ladderpost::auth::admin::run(&config, command) {
                 Ok(out) => {
                     print!("{out}");
                     ExitCode::SUCCESS

@@ -4,7 +4,7 @@
 //! the privacy of the log. Every test runs its own server on its own data
 //! directory.
 
-use crate::common;
+use super::common;
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};

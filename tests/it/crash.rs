@@ -25,7 +25,7 @@
 //! overrides the seed); correctness never depends on timing: the only waits
 //! are the random kill delay and polling `/health` against a deadline.
 
-use crate::common;
+use super::common;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;

@@ -15,6 +15,7 @@ mod delivery_faults;
 mod fixtures;
 mod layers;
 mod no_panic;
+mod on_postgres;
 mod oracle;
 mod security;
 mod typed_model;
