@@ -152,7 +152,9 @@ pub trait AuthStore: Send + Sync + 'static {
     fn first_start(&self) -> Result<bool, StoreError>;
     /// Appends an entry (append-only; never changed or deleted); resolves
     /// once it is durable. The store sets `tijdstip` to the moment it
-    /// records the entry, strictly increasing over the log.
+    /// records the entry: never decreasing over the log, and later than
+    /// every entry whose append had resolved before this one was made
+    /// (entries recorded together may share one).
     fn append_audit(&self, entry: AuditEntry) -> AuditPending;
     /// Entries in time order, filtered, at most `limit`.
     fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError>;
