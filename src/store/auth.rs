@@ -132,7 +132,8 @@ pub trait AuthStore: Send + Sync + 'static {
     fn credential(&self, id: &str) -> Result<Option<Sleutel>, StoreError>;
     /// Stores a new credential durably.
     fn add_credential(&self, sleutel: &Sleutel) -> Result<(), StoreError>;
-    /// Marks a credential revoked (durably); `false` if unknown.
+    /// Marks a credential revoked (durably); `false` if unknown. Revoking
+    /// it again keeps the first moment.
     fn revoke_credential(&self, id: &str, at: Moment) -> Result<bool, StoreError>;
     /// Every authorisation to correct another organisation's measurements.
     fn authorisations(&self) -> Result<Vec<Machtiging>, StoreError>;
