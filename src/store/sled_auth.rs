@@ -392,36 +392,4 @@ mod tests {
             .unwrap();
         assert_eq!(query(&store, Some(t2.next()), None), ["/vier", "/vijf"]);
     }
-
-    #[test]
-    fn concurrent_entries_are_all_readable_once_durable() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = std::sync::Arc::new(SledStore::open(dir.path()).unwrap());
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let tasks: Vec<_> = (0..8)
-                .map(|i| {
-                    let store = store.clone();
-                    tokio::spawn(async move {
-                        for j in 0..20 {
-                            store.append_audit(entry("/x", i * 100 + j)).await.unwrap();
-                        }
-                    })
-                })
-                .collect();
-            for t in tasks {
-                t.await.unwrap();
-            }
-        });
-        let all = store
-            .audit(&AuditQuery {
-                limit: 1000,
-                ..AuditQuery::default()
-            })
-            .unwrap();
-        assert_eq!(all.len(), 160);
-    }
 }

@@ -16,4 +16,5 @@ mod layers;
 mod no_panic;
 mod oracle;
 mod security;
+mod store_contract;
 mod typed_model;
