@@ -132,7 +132,8 @@ pub trait AuthStore: Send + Sync + 'static {
     fn credential(&self, id: &str) -> Result<Option<Sleutel>, StoreError>;
     /// Stores a new credential durably.
     fn add_credential(&self, sleutel: &Sleutel) -> Result<(), StoreError>;
-    /// Marks a credential revoked (durably); `false` if unknown.
+    /// Marks a credential revoked (durably); `false` if unknown. Revoking
+    /// it again keeps the first moment.
     fn revoke_credential(&self, id: &str, at: Moment) -> Result<bool, StoreError>;
     /// Every authorisation to correct another organisation's measurements.
     fn authorisations(&self) -> Result<Vec<Machtiging>, StoreError>;
@@ -152,7 +153,9 @@ pub trait AuthStore: Send + Sync + 'static {
     fn first_start(&self) -> Result<bool, StoreError>;
     /// Appends an entry (append-only; never changed or deleted); resolves
     /// once it is durable. The store sets `tijdstip` to the moment it
-    /// records the entry, strictly increasing over the log.
+    /// records the entry: never decreasing over the log, and later than
+    /// every entry whose append had resolved before this one was made
+    /// (entries recorded together may share one).
     fn append_audit(&self, entry: AuditEntry) -> AuditPending;
     /// Entries in time order, filtered, at most `limit`.
     fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError>;

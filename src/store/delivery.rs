@@ -65,6 +65,7 @@ pub trait DeliveryStore: Send + Sync + 'static {
     /// receiver may get a message again (at least once), never skip one.
     fn save_delivery_state(&self, id: &str, stand: &Afleverstand) -> Result<(), StoreError>;
     fn add_dead_letter(&self, id: &str, brief: &DodeBrief) -> Result<(), StoreError>;
+    /// A subscription's dead letters, in volgnummer order.
     fn dead_letters(&self, id: &str) -> Result<Vec<DodeBrief>, StoreError>;
     /// Drops dead letters from `volgnummer` on (they are being replayed).
     fn clear_dead_letters(&self, id: &str, from: u64) -> Result<(), StoreError>;

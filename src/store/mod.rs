@@ -16,9 +16,16 @@
 //!   resolved among the measurements the sender may change (its own, and
 //!   those of organisations that authorised it) and checked in acceptance
 //!   order, atomically with the insert;
+//! - messages are numbered from 1 without gaps (a refusal or a repeat
+//!   takes no number), on after a reopen, with received-at moments that
+//!   increase strictly with the numbers; readers see only durable
+//!   messages, never one above the watermark ([`Store::changes`]);
 //! - nothing accepted is ever changed or deleted: corrections and
 //!   withdrawals are new records, and history is derived from them
 //!   ([`crate::history`]).
+//!
+//! `tests/it/store_contract.rs` checks all of this, and the delivery and
+//! auth traits, the same way for every engine.
 
 pub mod admission;
 pub mod auth;

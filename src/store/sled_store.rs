@@ -913,17 +913,4 @@ mod tests {
             Some(LAYOUT)
         );
     }
-
-    #[test]
-    fn a_closed_store_takes_no_decisions() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SledStore::open(dir.path()).unwrap();
-        store.close().unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let refused = rt.block_on(store.accept(incoming("meting-0014-trede5-met-instrument.xml")));
-        assert!(matches!(refused.result, Err(StoreError::Unavailable(_))));
-        assert_eq!(refused.commit, None);
-    }
 }

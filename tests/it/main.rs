@@ -18,4 +18,5 @@ mod no_panic;
 mod on_postgres;
 mod oracle;
 mod security;
+mod store_contract;
 mod typed_model;

@@ -211,7 +211,6 @@ impl PgStore {
                 h.join().map_err(|_| io("a store thread panicked"))?;
             }
         }
-        self.pool.close();
         Ok(())
     }
 }

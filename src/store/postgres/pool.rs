@@ -140,11 +140,17 @@ impl Pool {
     }
 
     /// Ends the threads once their queued work is done.
-    pub fn close(&self) {
+    fn close(&self) {
         self.tasks.lock().unwrap_or_else(|p| p.into_inner()).take();
         let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|p| p.into_inner()));
         for t in threads {
             let _ = t.join();
         }
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.close();
     }
 }
