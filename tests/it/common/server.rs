@@ -64,13 +64,17 @@ impl Service {
 /// Runs `ladderpost admin --data DATA ARGS…` (the server must be stopped);
 /// its stdout.
 pub fn admin(data: &Path, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_ladderpost"))
-        .arg("admin")
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .output()
-        .expect("run ladderpost admin");
+    admin_on(data, None, args)
+}
+
+/// Like [`admin`], on the PostgreSQL store `store` when given.
+pub fn admin_on(data: &Path, store: Option<&str>, args: &[&str]) -> String {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ladderpost"));
+    command.arg("admin").arg("--data").arg(data);
+    if let Some(url) = store {
+        command.args(["--store", url]);
+    }
+    let out = command.args(args).output().expect("run ladderpost admin");
     assert!(
         out.status.success(),
         "ladderpost admin {args:?}: {}",
@@ -360,14 +364,20 @@ impl std::ops::Deref for Process {
 }
 
 /// The test organisation's token for `data`, created on first use with
-/// `ladderpost admin` (before the server starts: sled locks the store).
-fn test_token_by_cli(data: &Path) -> String {
+/// `ladderpost admin` (before the server starts: sled locks the store) on
+/// the store the `serve` flags `extra` name.
+fn test_token_by_cli(data: &Path, extra: &[&str]) -> String {
+    let store = extra
+        .iter()
+        .position(|f| *f == "--store")
+        .and_then(|i| extra.get(i + 1).copied());
     let file = token_file(data, "test");
     if let Ok(t) = std::fs::read_to_string(&file) {
         return t;
     }
-    admin(
+    admin_on(
         data,
+        store,
         &[
             "organisatie",
             "toevoegen",
@@ -379,8 +389,9 @@ fn test_token_by_cli(data: &Path) -> String {
             TEST_GEMEENTEN,
         ],
     );
-    let token = token_of(&admin(
+    let token = token_of(&admin_on(
         data,
+        store,
         &[
             "sleutel",
             "maken",
@@ -426,7 +437,7 @@ impl Process {
     }
 
     fn spawn(data: &Path, extra: &[&str], log: &str, capture: bool) -> Process {
-        let token = test_token_by_cli(data);
+        let token = test_token_by_cli(data, extra);
         let mut child = Command::new(env!("CARGO_BIN_EXE_ladderpost"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
