@@ -319,13 +319,13 @@ impl Run {
     /// short enough that another instance takes over soon after this one
     /// died.
     fn lease_time(&self) -> Duration {
-        (self.renew_margin() * 3).max(Duration::from_secs(30))
+        self.renew_margin() * 3
     }
 
-    /// A lease is renewed when less than this is left: one delivery must
-    /// finish inside it.
+    /// A lease is renewed when less than this is left: one delivery (at
+    /// most the push timeout) must finish inside it.
     fn renew_margin(&self) -> Duration {
-        self.settings.timeout + Duration::from_secs(5)
+        self.settings.timeout + Duration::from_secs(2)
     }
 
     /// Returns once this worker holds the subscription's lease, renewing it

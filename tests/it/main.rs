@@ -19,4 +19,5 @@ mod on_postgres;
 mod oracle;
 mod security;
 mod store_contract;
+mod two_instances;
 mod typed_model;

@@ -1497,3 +1497,51 @@ async fn audit_entries_are_appended_durably_and_read_by_time_and_organisation() 
         assert!(later[0].tijdstip > t3, "{n}");
     }
 }
+
+/// A replay asked for is taken once, the lowest `vanaf` when asked twice;
+/// the lease is renewed by its holder, and taken by another once given up.
+/// An engine that several instances share must also keep a running lease
+/// from anyone else (the embedded engine has one process: it grants all).
+#[tokio::test]
+async fn replays_are_taken_once_and_leases_serve_one_holder() {
+    for engine in engines() {
+        let mut t = (engine.fresh)();
+        let n = engine.name;
+        let d = t.delivery().clone();
+        d.add_subscription(&abonnement("s", "0363")).unwrap();
+        assert_eq!(d.take_replay("s").unwrap(), None, "{n}");
+        d.request_replay("s", 40).unwrap();
+        d.request_replay("s", 7).unwrap();
+        d.request_replay("s", 12).unwrap();
+        assert_eq!(d.take_replay("s").unwrap(), Some(7), "{n}: the lowest");
+        assert_eq!(d.take_replay("s").unwrap(), None, "{n}: taken once");
+        d.request_replay("s", 3).unwrap();
+
+        let long = Duration::from_secs(600);
+        assert!(d.lease("s", "a", long).unwrap(), "{n}: free");
+        assert!(
+            d.lease("s", "a", long).unwrap(),
+            "{n}: renewed by its holder"
+        );
+        if n == "postgres" {
+            assert!(!d.lease("s", "b", long).unwrap(), "{n}: held by a");
+            // A lease that has run out is anyone's.
+            assert!(d.lease("s", "a", Duration::ZERO).unwrap(), "{n}");
+            std::thread::sleep(Duration::from_millis(5));
+            assert!(d.lease("s", "b", long).unwrap(), "{n}: a's ran out");
+            assert!(!d.lease("s", "a", long).unwrap(), "{n}: now b's");
+        }
+        d.release("s", "b").unwrap();
+        assert!(d.lease("s", "c", long).unwrap(), "{n}: given up, taken");
+
+        drop(d);
+        t.reopen();
+        let d = t.delivery();
+        assert_eq!(d.take_replay("s").unwrap(), Some(3), "{n}: kept");
+        // Removing the subscription takes its replay and lease with it.
+        d.request_replay("s", 9).unwrap();
+        assert!(d.remove_subscription("s").unwrap(), "{n}");
+        assert_eq!(d.take_replay("s").unwrap(), None, "{n}");
+        assert!(d.lease("s", "d", long).unwrap(), "{n}");
+    }
+}

@@ -688,7 +688,7 @@ impl DeliveryStore for PgStore {
         let millis = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
         let taken = self.execute(
             "INSERT INTO bezorgers (id, houder, tot) \
-             VALUES ($1, $2, clock_timestamp() + $3 * interval '1 millisecond') \
+             VALUES ($1, $2, clock_timestamp() + $3::BIGINT * interval '1 millisecond') \
              ON CONFLICT (id) DO UPDATE SET houder = excluded.houder, tot = excluded.tot \
              WHERE bezorgers.houder = excluded.houder OR bezorgers.tot < clock_timestamp()",
             params![id.to_string(), holder.to_string(), millis],
