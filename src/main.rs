@@ -55,6 +55,26 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Copy a whole store into another and check the copy: the embedded
+    /// store into PostgreSQL, or back (both stopped).
+    Migrate {
+        /// The store to copy: a data directory or a postgres:// URL.
+        #[arg(long)]
+        from: String,
+        /// The new store: a directory or a postgres:// URL (an empty
+        /// database); run again after an interruption to go on.
+        #[arg(long)]
+        to: String,
+    },
+    /// A backup of the embedded store (stopped) into a new directory: a
+    /// store of its own, checked; restore it by serving with --data on it.
+    Backup {
+        #[arg(long, env = "LADDERPOST_DATA", default_value = "./data")]
+        data: PathBuf,
+        /// The new directory.
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Print the schema reference (docs/schema.md) generated from the
     /// published XSD.
     SchemaReference,
@@ -113,6 +133,23 @@ fn main() -> ExitCode {
             format,
             files,
         } => validate(schema_only, format, &files),
+        Command::Migrate { from, to } => transfer(
+            &ladderpost::store::Config::at(&from),
+            &ladderpost::store::Config::at(&to),
+        ),
+        Command::Backup { data, to } => {
+            if to.exists() && std::fs::read_dir(&to).is_ok_and(|mut d| d.next().is_some()) {
+                eprintln!(
+                    "ladderpost: {} is not empty: back up into a new directory",
+                    to.display()
+                );
+                return ExitCode::from(2);
+            }
+            transfer(
+                &ladderpost::store::Config::sled(data),
+                &ladderpost::store::Config::sled(to),
+            )
+        }
         Command::SchemaReference => {
             match ladderpost::schema::reference::markdown(ladderpost::schema::reference::XSD) {
                 Ok(md) => {
@@ -158,6 +195,31 @@ fn main() -> ExitCode {
                     ExitCode::from(2)
                 }
             }
+        }
+    }
+}
+
+/// `migrate` and `backup`: copy, check, say what was copied.
+fn transfer(from: &ladderpost::store::Config, to: &ladderpost::store::Config) -> ExitCode {
+    let started = std::time::Instant::now();
+    let mut shown = 0;
+    let result = ladderpost::store::transfer::migrate(from, to, |n| {
+        if n >= shown + 100_000 {
+            shown = n;
+            eprintln!("{n} messages copied");
+        }
+    });
+    match result {
+        Ok(copied) => {
+            println!(
+                "copied and checked in {:.1} s: {copied}",
+                started.elapsed().as_secs_f64()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(why) => {
+            eprintln!("ladderpost: {why}");
+            ExitCode::from(2)
         }
     }
 }

@@ -151,6 +151,8 @@ pub trait AuthStore: Send + Sync + 'static {
     fn bsn_salt(&self) -> Result<Vec<u8>, StoreError>;
     /// Whether `serve` has started on this store before; marks it so.
     fn first_start(&self) -> Result<bool, StoreError>;
+    /// Whether `serve` has started on this store, without marking it.
+    fn started(&self) -> Result<bool, StoreError>;
     /// Appends an entry (append-only; never changed or deleted); resolves
     /// once it is durable. The store sets `tijdstip` to the moment it
     /// records the entry: never decreasing over the log, and later than
@@ -159,4 +161,24 @@ pub trait AuthStore: Send + Sync + 'static {
     fn append_audit(&self, entry: AuditEntry) -> AuditPending;
     /// Entries in time order, filtered, at most `limit`.
     fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Writes entries copied from another store with the moments they
+    /// were recorded at (in time order; entries of one round share one),
+    /// durably, on a store that is not serving. Copying the same entries
+    /// again changes nothing.
+    fn restore_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError>;
+    /// Takes another store's BSN salt, so that copied audit entries keep
+    /// matching; an error if this store has a different one already.
+    fn restore_salt(&self, salt: &[u8]) -> Result<(), StoreError>;
+}
+
+/// The salt a store must take ([`AuthStore::restore_salt`]), compared with
+/// the one it holds.
+pub(crate) fn same_salt(held: &[u8], salt: &[u8]) -> Result<(), StoreError> {
+    if held == salt {
+        Ok(())
+    } else {
+        Err(StoreError::Unavailable(
+            "the destination has a BSN salt of its own: copy into a new, empty store".into(),
+        ))
+    }
 }

@@ -35,6 +35,7 @@ mod record;
 mod sled_auth;
 mod sled_delivery;
 mod sled_store;
+pub mod transfer;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -147,6 +148,15 @@ pub trait Store: Send + Sync + 'static {
     /// accepted: what long polls and push workers wait on.
     fn changes(&self) -> tokio::sync::watch::Receiver<u64>;
 
+    /// Up to `limit` messages of every municipality with a number above
+    /// `after`, in order: for copying a store.
+    fn all(&self, after: u64, limit: usize) -> Result<Vec<Stored>, StoreError>;
+
+    /// Writes messages copied from another store exactly as they were
+    /// stored (numbers, records, bytes), on a store that is not taking
+    /// messages: they must continue its numbering. Resolves once durable.
+    fn restore(&self, batch: Vec<Stored>) -> Durable;
+
     /// Stops taking writes and makes everything decided so far durable;
     /// reads still work. Called once, at shutdown (blocking).
     fn close(&self) -> Result<(), StoreError>;
@@ -184,6 +194,18 @@ impl Engine {
 }
 
 impl Config {
+    /// A store named as on the command line: a PostgreSQL URL, or else the
+    /// directory of an embedded store.
+    pub fn at(spec: &str) -> Config {
+        match Engine::postgres(spec) {
+            Ok(engine) => Config {
+                engine,
+                cache_bytes: DEFAULT_CACHE,
+            },
+            Err(_) => Config::sled(spec),
+        }
+    }
+
     /// The embedded engine in `dir`, with the default cache.
     pub fn sled(dir: impl Into<std::path::PathBuf>) -> Config {
         Config {

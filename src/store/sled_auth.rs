@@ -242,6 +242,10 @@ impl AuthStore for SledStore {
         Ok(swapped.is_ok())
     }
 
+    fn started(&self) -> Result<bool, StoreError> {
+        Ok(self.trees().auth_meta.get(STARTED).map_err(io)?.is_some())
+    }
+
     fn append_audit(&self, entry: AuditEntry) -> AuditPending {
         let (reply, durable) = tokio::sync::oneshot::channel();
         let sent = self.send(Job::Audit(entry, reply));
@@ -255,6 +259,26 @@ impl AuthStore for SledStore {
                 .await
                 .unwrap_or_else(|_| Err(StoreError::Unavailable("the writer stopped".into())))
         })
+    }
+
+    fn restore_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        for round in entries.chunk_by(|a, b| a.tijdstip == b.tijdstip) {
+            let value = serde_json::to_vec(round).map_err(io)?;
+            self.trees()
+                .audit
+                .insert(time_key(round[0].tijdstip), value)
+                .map_err(io)?;
+        }
+        self.sync()
+    }
+
+    fn restore_salt(&self, salt: &[u8]) -> Result<(), StoreError> {
+        let meta = &self.trees().auth_meta;
+        let _ = meta
+            .compare_and_swap(SALT, None::<&[u8]>, Some(salt))
+            .map_err(io)?;
+        self.sync()?;
+        super::auth::same_salt(&meta.get(SALT).map_err(io)?.unwrap_or_default(), salt)
     }
 
     fn audit(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {

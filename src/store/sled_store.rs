@@ -138,6 +138,9 @@ pub(super) enum Job {
     Message(Box<Incoming>, oneshot::Sender<Decision>),
     /// An audit entry to append (`crate::store::auth`).
     Audit(AuditEntry, oneshot::Sender<Result<(), StoreError>>),
+    /// Messages copied from another store, to write exactly as they are
+    /// ([`Store::restore`]).
+    Restore(Vec<Stored>, oneshot::Sender<Result<(), StoreError>>),
 }
 
 /// sled's flush plus an `fdatasync` of its log file, shared by everything
@@ -568,6 +571,36 @@ impl Store for SledStore {
     fn close(&self) -> Result<(), StoreError> {
         self.shut()
     }
+
+    fn all(&self, after: u64, limit: usize) -> Result<Vec<Stored>, StoreError> {
+        let durable = *self.changes.borrow();
+        let from = key(BERICHT, &[&after.saturating_add(1).to_be_bytes()]);
+        let to = key(BERICHT, &[&durable.to_be_bytes()]);
+        if after >= durable {
+            return Ok(Vec::new());
+        }
+        self.trees
+            .berichten
+            .range(from..=to)
+            .take(limit)
+            .map(|item| decode(&item.map_err(io)?.1))
+            .collect()
+    }
+
+    fn restore(&self, batch: Vec<Stored>) -> Durable {
+        let (reply, answer) = oneshot::channel();
+        let sent = self.send(Job::Restore(batch, reply));
+        Box::pin(async move {
+            if !sent {
+                return Err(StoreError::Unavailable(
+                    "the store is not accepting writes".into(),
+                ));
+            }
+            answer
+                .await
+                .unwrap_or_else(|_| Err(StoreError::Unavailable("the writer stopped".into())))
+        })
+    }
 }
 
 /// The single writer.
@@ -600,8 +633,10 @@ impl Writer {
             let mut replies = Vec::new();
             let mut entries = Vec::new();
             let mut audit_replies = Vec::new();
+            let mut restores = Vec::new();
             for job in round {
                 match job {
+                    Job::Restore(batch, reply) => restores.push((batch, reply)),
                     Job::Message(incoming, reply) => {
                         messages.push(*incoming);
                         replies.push(reply);
@@ -609,6 +644,20 @@ impl Writer {
                     Job::Audit(entry, reply) => {
                         entries.push(entry);
                         audit_replies.push(reply);
+                    }
+                }
+            }
+            // Copies first: they continue the numbering exactly. Their
+            // answers wait for the sync, like audit entries.
+            let mut restored = false;
+            for (batch, reply) in restores {
+                match self.restore(&batch) {
+                    Ok(()) => {
+                        restored = true;
+                        audit_replies.push(reply);
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
                     }
                 }
             }
@@ -626,7 +675,7 @@ impl Writer {
                         super::sled_auth::append_audit(&self.trees, &mut entries, at)?;
                         self.last_audit = at;
                     }
-                    Ok((results, last, wrote || !entries.is_empty()))
+                    Ok((results, last, wrote || restored || !entries.is_empty()))
                 })
             };
             // Decisions are answered now; their answers leave only once
@@ -669,6 +718,28 @@ impl Writer {
                 return;
             }
         }
+    }
+
+    /// Writes copied messages exactly, if they continue the numbering.
+    fn restore(&mut self, batch: &[Stored]) -> Result<(), StoreError> {
+        let mut expected = self.last + 1;
+        let mut moment = self.last_moment;
+        let mut writes = sled::Batch::default();
+        for s in batch {
+            let r = &s.record;
+            if r.volgnummer != expected || r.ontvangen <= moment {
+                return Err(StoreError::Unavailable(format!(
+                    "a copied message must continue the numbering: {} after {}",
+                    r.volgnummer,
+                    expected - 1
+                )));
+            }
+            add_to_batch(&mut writes, r, &s.raw)?;
+            (expected, moment) = (expected + 1, r.ontvangen);
+        }
+        self.trees.berichten.apply_batch(writes).map_err(io)?;
+        (self.last, self.last_moment) = (expected - 1, moment);
+        Ok(())
     }
 
     fn get(&self, n: u64) -> Result<Option<Stored>, StoreError> {

@@ -14,6 +14,7 @@ mod delivery;
 mod delivery_faults;
 mod fixtures;
 mod layers;
+mod migrate;
 mod no_panic;
 mod on_postgres;
 mod oracle;

@@ -118,6 +118,7 @@ pub struct PgStore {
     listener: Mutex<Option<JoinHandle<()>>>,
     stopping: Arc<AtomicBool>,
     changes: watch::Receiver<u64>,
+    watermark: Arc<watch::Sender<u64>>,
 }
 
 impl PgStore {
@@ -137,6 +138,7 @@ impl PgStore {
             client: None,
             watermark: watermark.clone(),
         };
+        let announcer = watermark.clone();
         let writer = std::thread::Builder::new()
             .name("ladderpost-pg-writer".into())
             .spawn(move || writer.run(rx))
@@ -153,6 +155,7 @@ impl PgStore {
             listener: Mutex::new(Some(listener)),
             stopping,
             changes,
+            watermark: announcer,
         })
     }
 
@@ -604,6 +607,78 @@ impl Store for PgStore {
     fn close(&self) -> Result<(), StoreError> {
         self.shut()
     }
+
+    fn all(&self, after: u64, limit: usize) -> Result<Vec<Stored>, StoreError> {
+        let upto = *self.changes.borrow();
+        if after >= upto {
+            return Ok(Vec::new());
+        }
+        self.select(
+            "SELECT record, raw FROM berichten WHERE volgnummer > $1 AND volgnummer <= $2 \
+             ORDER BY volgnummer LIMIT $3",
+            params![
+                int(after),
+                int(upto),
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ],
+        )
+    }
+
+    fn restore(&self, batch: Vec<Stored>) -> Durable {
+        let Some(last) = batch.last().map(|s| s.record.volgnummer) else {
+            return Box::pin(async { Ok(()) });
+        };
+        let written = self.pool.run(move |c| {
+            let mut tx = c.transaction()?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITER_LOCK])?;
+            let row = tx.query_opt(
+                "SELECT volgnummer, ontvangen FROM berichten ORDER BY volgnummer DESC LIMIT 1",
+                &[],
+            )?;
+            let (mut expected, mut moment) =
+                row.map_or((1, i64::MIN), |r| (r.get::<_, i64>(0) + 1, r.get::<_, i64>(1)));
+            let insert = tx.prepare(
+                "INSERT INTO berichten (volgnummer, bericht_id, bsn, gemeente, ontvangen, record, raw) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )?;
+            for s in &batch {
+                let r = &s.record;
+                if int(r.volgnummer) != expected || r.ontvangen.0 <= moment {
+                    return Ok(Err(format!(
+                        "a copied message must continue the numbering: {} after {}",
+                        r.volgnummer,
+                        expected - 1
+                    )));
+                }
+                let record = serde_json::to_string(r).unwrap_or_default();
+                tx.execute(
+                    &insert,
+                    &[
+                        &expected,
+                        &r.bericht_id,
+                        &r.bsn,
+                        &r.gemeente,
+                        &r.ontvangen.0,
+                        &record,
+                        &s.raw,
+                    ],
+                )?;
+                (expected, moment) = (expected + 1, r.ontvangen.0);
+            }
+            tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &last.to_string()])?;
+            tx.commit()?;
+            Ok(Ok(()))
+        });
+        let result = match written {
+            Ok(Ok(())) => {
+                announce(&self.watermark, last);
+                Ok(())
+            }
+            Ok(Err(why)) => Err(StoreError::Unavailable(why)),
+            Err(e) => Err(e),
+        };
+        Box::pin(async move { result })
+    }
 }
 
 impl DeliveryStore for PgStore {
@@ -617,7 +692,10 @@ impl DeliveryStore for PgStore {
     }
 
     fn subscriptions(&self) -> Result<Vec<Abonnement>, StoreError> {
-        self.values("SELECT waarde FROM abonnementen ORDER BY id", params![])
+        self.values(
+            "SELECT waarde FROM abonnementen ORDER BY id COLLATE \"C\"",
+            params![],
+        )
     }
 
     fn subscription(&self, id: &str) -> Result<Option<Abonnement>, StoreError> {
@@ -740,7 +818,10 @@ impl PgStore {
 
 impl AuthStore for PgStore {
     fn organisations(&self) -> Result<Vec<Organisatie>, StoreError> {
-        self.values("SELECT waarde FROM organisaties ORDER BY id", params![])
+        self.values(
+            "SELECT waarde FROM organisaties ORDER BY id COLLATE \"C\"",
+            params![],
+        )
     }
 
     fn organisation(&self, id: &str) -> Result<Option<Organisatie>, StoreError> {
@@ -759,7 +840,10 @@ impl AuthStore for PgStore {
     }
 
     fn credentials(&self) -> Result<Vec<Sleutel>, StoreError> {
-        self.values("SELECT waarde FROM sleutels ORDER BY id", params![])
+        self.values(
+            "SELECT waarde FROM sleutels ORDER BY id COLLATE \"C\"",
+            params![],
+        )
     }
 
     fn credential(&self, id: &str) -> Result<Option<Sleutel>, StoreError> {
@@ -794,7 +878,7 @@ impl AuthStore for PgStore {
 
     fn authorisations(&self) -> Result<Vec<Machtiging>, StoreError> {
         self.values(
-            "SELECT waarde FROM machtigingen ORDER BY gemeente, aan, namens",
+            "SELECT waarde FROM machtigingen ORDER BY gemeente COLLATE \"C\", aan COLLATE \"C\", namens COLLATE \"C\"",
             params![],
         )
     }
@@ -836,6 +920,15 @@ impl AuthStore for PgStore {
         Ok(self.setting("gestart", b"1".to_vec())?.1)
     }
 
+    fn started(&self) -> Result<bool, StoreError> {
+        Ok(self
+            .query_opt(
+                "SELECT 1 FROM instellingen WHERE naam = 'gestart'",
+                params![],
+            )?
+            .is_some())
+    }
+
     fn append_audit(&self, entry: AuditEntry) -> AuditPending {
         let (reply, durable) = oneshot::channel();
         let sent = self.send(Job::Audit(entry, reply));
@@ -849,6 +942,32 @@ impl AuthStore for PgStore {
                 .await
                 .unwrap_or_else(|_| Err(StoreError::Unavailable("the writer stopped".into())))
         })
+    }
+
+    fn restore_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        let mut rows = Vec::with_capacity(entries.len());
+        for round in entries.chunk_by(|a, b| a.tijdstip == b.tijdstip) {
+            for (n, e) in round.iter().enumerate() {
+                let n = i32::try_from(n).unwrap_or(i32::MAX);
+                rows.push((e.tijdstip.0, n, e.organisatie.clone(), json(e)?));
+            }
+        }
+        self.pool.run(move |c| {
+            let mut tx = c.transaction()?;
+            let insert = tx.prepare(
+                "INSERT INTO audit (tijdstip, n, organisatie, waarde) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (tijdstip, n) DO NOTHING",
+            )?;
+            for (t, n, o, v) in &rows {
+                tx.execute(&insert, &[t, n, o, v])?;
+            }
+            tx.commit()
+        })
+    }
+
+    fn restore_salt(&self, salt: &[u8]) -> Result<(), StoreError> {
+        let (held, _) = self.setting("bsn-salt", salt.to_vec())?;
+        super::auth::same_salt(&held, salt)
     }
 
     fn audit(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
