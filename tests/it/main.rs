@@ -17,6 +17,7 @@ mod layers;
 mod migrate;
 mod no_panic;
 mod on_postgres;
+mod postgres_outage;
 mod oracle;
 mod security;
 mod store_contract;
