@@ -2,7 +2,7 @@
 //! delivery status, dead letters and replays. Management resources, so
 //! JSON in and out; errors are problem+json (`super::error::as_problem`).
 
-use super::extract::{Body, Caller, Path, Query};
+use super::extract::{Caller, Json, Path, Query, Shape};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -25,6 +25,10 @@ pub struct Registration {
     /// `Meting`, `Correctie`, `Intrekking`; all when absent or empty.
     #[serde(default)]
     soorten: Vec<String>,
+}
+
+impl Shape for Registration {
+    const SHAPE: &'static str = r#"{"url", "gemeente", "soorten"}"#;
 }
 
 /// A subscription as shown; the secret only in the registration answer.
@@ -82,13 +86,8 @@ pub async fn registreer(
     State(state): State<AppState>,
     Caller(principal): Caller,
 
-    Body(body): Body,
+    Json(reg): Json<Registration>,
 ) -> Result<Response, ApiError> {
-    let reg: Registration = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::parameter(format!(
-            "expected JSON {{\"url\", \"gemeente\", \"soorten\"}}: {e}"
-        ))
-    })?;
     let url =
         reqwest::Url::parse(&reg.url).map_err(|_| ApiError::parameter("url is not a valid URL"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {

@@ -8,7 +8,7 @@
 //! credentials and audit entries. Things outside a caller's scope are
 //! absent from its lists and answered as unknown.
 
-use super::extract::{Body, Caller, Path, Query};
+use super::extract::{Caller, Json, Path, Query, Shape};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -53,10 +53,16 @@ async fn run<T: Send + 'static>(
         .map_err(ApiError::from)
 }
 
-/// A request body of the JSON shape `shape`; 400 naming it otherwise.
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8], shape: &str) -> Result<T, ApiError> {
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::parameter(format!("expected JSON {shape}: {e}")))
+impl Shape for NieuweOrganisatie {
+    const SHAPE: &'static str = r#"{"id", "naam", "gemeenten", "oin", "rollen_bij_certificaat"}"#;
+}
+
+impl Shape for NieuweSleutel {
+    const SHAPE: &'static str = r#"{"organisatie", "rollen", "verloopt"}"#;
+}
+
+impl Shape for NieuweMachtiging {
+    const SHAPE: &'static str = r#"{"gemeente", "aan", "namens"}"#;
 }
 
 fn installation_only() -> ApiError {
@@ -85,15 +91,11 @@ pub async fn organisaties(
 pub async fn organisatie_toevoegen(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Body(body): Body,
+    Json(n): Json<NieuweOrganisatie>,
 ) -> Result<Response, ApiError> {
     if !caller.installatiebeheer() {
         return Err(installation_only());
     }
-    let n: NieuweOrganisatie = parse(
-        &body,
-        r#"{"id", "naam", "gemeenten", "oin", "rollen_bij_certificaat"}"#,
-    )?;
     let auth = state.auth.clone();
     let org = run(move || auth.add_organisation(n)).await?;
     tracing::info!(organisatie = %org.id, "organisation added");
@@ -128,9 +130,8 @@ pub struct NieuweSleutel {
 pub async fn sleutel_maken(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Body(body): Body,
+    Json(n): Json<NieuweSleutel>,
 ) -> Result<Response, ApiError> {
-    let n: NieuweSleutel = parse(&body, r#"{"organisatie", "rollen", "verloopt"}"#)?;
     if !caller.beheert(&n.organisatie) {
         return Err(no_access(
             "an organisation's administrator makes credentials for its own organisation only",
@@ -201,12 +202,11 @@ pub struct NieuweMachtiging {
 pub async fn machtiging_geven(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Body(body): Body,
+    Json(n): Json<NieuweMachtiging>,
 ) -> Result<Response, ApiError> {
     if !caller.installatiebeheer() {
         return Err(installation_only());
     }
-    let n: NieuweMachtiging = parse(&body, r#"{"gemeente", "aan", "namens"}"#)?;
     let auth = state.auth.clone();
     let m = run(move || auth.add_authorisation(&n.gemeente, &n.aan, &n.namens)).await?;
     tracing::info!(gemeente = %m.gemeente, aan = %m.aan, namens = %m.namens, "authorisation given");

@@ -49,17 +49,27 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
     }
 }
 
-/// A JSON route's body, whole (axum's default limit of 2 MB: 413 beyond).
-pub struct Body(pub axum::body::Bytes);
+/// The JSON a route takes, named in its refusals.
+pub trait Shape {
+    /// Its fields, as the refusal names them.
+    const SHAPE: &'static str;
+}
 
-impl<S: Send + Sync> FromRequest<S> for Body {
+/// A JSON route's body, deserialised; 400 `http.parameter` naming the
+/// expected shape and what is wrong (axum's default limit of 2 MB: 413
+/// beyond).
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned + Shape, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        axum::body::Bytes::from_request(request, state)
+        let body = Bytes::from_request(request, state)
             .await
-            .map(Body)
-            .map_err(|e| refused(e, "body"))
+            .map_err(|e| refused(e, "body"))?;
+        serde_json::from_slice(&body)
+            .map(Json)
+            .map_err(|e| ApiError::parameter(format!("expected JSON {}: {e}", T::SHAPE)))
     }
 }
 

@@ -33,7 +33,10 @@ fn script(command: &str, dir: &Path) -> String {
         ".ci/postgres {command}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout).expect("UTF-8").trim().to_string()
+    String::from_utf8(out.stdout)
+        .expect("UTF-8")
+        .trim()
+        .to_string()
 }
 
 impl OwnServer {
@@ -119,7 +122,11 @@ async fn postgresql_stopped_under_load_gives_503_and_ladderpost_recovers() {
         }
     };
     let a = acked.clone();
-    wait_for("messages before", Box::new(move || a.lock().unwrap().len() >= 50)).await;
+    wait_for(
+        "messages before",
+        Box::new(move || a.lock().unwrap().len() >= 50),
+    )
+    .await;
 
     // The database goes away under load.
     let pg_dir = pg.dir.clone();
@@ -151,7 +158,8 @@ async fn postgresql_stopped_under_load_gives_503_and_ladderpost_recovers() {
     assert_eq!(health.status(), 200);
 
     // Every acknowledged message is there, exactly.
-    for n in acked.lock().unwrap().iter().copied() {
+    let acked = acked.lock().unwrap().clone();
+    for n in acked {
         let r = http
             .get(format!("{base}/api/v1/berichten/uitval-{n}"))
             .send()
