@@ -66,14 +66,23 @@ enum Command {
         #[arg(long)]
         to: String,
     },
-    /// A backup of the embedded store (stopped) into a new directory: a
-    /// store of its own, checked; restore it by serving with --data on it.
+    /// A backup into a new directory: an embedded store of its own,
+    /// checked; restore it by serving with --data on it. Of a stopped
+    /// server's store (--data, --to), or by a running service of itself
+    /// (--server, --naam; the installation's beheer token in
+    /// LADDERPOST_TOKEN; it writes under its --backup-dir).
     Backup {
         #[arg(long, env = "LADDERPOST_DATA", default_value = "./data")]
         data: PathBuf,
-        /// The new directory.
+        /// The new directory (a stopped server's store).
+        #[arg(long, required_unless_present = "server", conflicts_with = "server")]
+        to: Option<PathBuf>,
+        /// A running service's address, e.g. http://127.0.0.1:8080.
+        #[arg(long, requires = "naam")]
+        server: Option<String>,
+        /// The backup's name under the service's --backup-dir.
         #[arg(long)]
-        to: PathBuf,
+        naam: Option<String>,
     },
     /// Print the schema reference (docs/schema.md) generated from the
     /// published XSD.
@@ -137,7 +146,16 @@ fn main() -> ExitCode {
             &ladderpost::store::Config::at(&from),
             &ladderpost::store::Config::at(&to),
         ),
-        Command::Backup { data, to } => {
+        Command::Backup {
+            server: Some(server),
+            naam: Some(naam),
+            ..
+        } => online_backup(&server, &naam),
+        Command::Backup { data, to, .. } => {
+            let Some(to) = to else {
+                eprintln!("ladderpost: give --to DIR, or --server URL --naam NAME");
+                return ExitCode::from(2);
+            };
             if to.exists() && std::fs::read_dir(&to).is_ok_and(|mut d| d.next().is_some()) {
                 eprintln!(
                     "ladderpost: {} is not empty: back up into a new directory",
@@ -195,6 +213,44 @@ fn main() -> ExitCode {
                     ExitCode::from(2)
                 }
             }
+        }
+    }
+}
+
+/// `backup --server`: asks a running service to back itself up.
+fn online_backup(server: &str, naam: &str) -> ExitCode {
+    let Ok(token) = std::env::var("LADDERPOST_TOKEN") else {
+        eprintln!("ladderpost: set LADDERPOST_TOKEN to the installation's beheer token");
+        return ExitCode::from(2);
+    };
+    let Some(rt) = runtime() else {
+        return ExitCode::from(2);
+    };
+    let url = format!("{}/api/v1/beheer/backups", server.trim_end_matches('/'));
+    let body = serde_json::json!({ "naam": naam }).to_string();
+    let answer = rt.block_on(async {
+        let r = reqwest::Client::new()
+            .post(&url)
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await?;
+        let status = r.status();
+        Ok::<_, reqwest::Error>((status, r.text().await?))
+    });
+    match answer {
+        Ok((status, text)) if status.as_u16() == 201 => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Ok((status, text)) => {
+            eprintln!("ladderpost: the service answered {status}: {text}");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("ladderpost: {}: {}", url, e.without_url());
+            ExitCode::from(2)
         }
     }
 }

@@ -288,3 +288,87 @@ pub async fn audit(
     let views: Vec<AuditView> = entries.iter().map(AuditView::of).collect();
     Ok(json(StatusCode::OK, serde_json::json!({ "audit": views })))
 }
+
+#[derive(Deserialize)]
+pub struct NieuweBackup {
+    naam: String,
+}
+
+impl Shape for NieuweBackup {
+    const SHAPE: &'static str = r#"{"naam"}"#;
+}
+
+/// `POST /api/v1/beheer/backups`: a consistent copy of the whole store,
+/// made while the service goes on serving, into a new directory `naam`
+/// under `--backup-dir`: an embedded store of its own (serve with `--data`
+/// on it to restore), checked against the source. Messages up to the count
+/// at the start are in it; configuration and the audit log as they were.
+pub async fn backup(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Json(n): Json<NieuweBackup>,
+) -> Result<Response, ApiError> {
+    if !caller.installatiebeheer() {
+        return Err(installation_only());
+    }
+    let Some(root) = state.backups.clone() else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            Code::HttpParameter,
+            "this service makes no backups: start it with --backup-dir",
+        ));
+    };
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if n.naam.is_empty()
+        || n.naam.len() > 64
+        || n.naam.starts_with('.')
+        || !n.naam.chars().all(plain)
+    {
+        return Err(ApiError::parameter(
+            "naam: 1 to 64 letters, digits, '-', '_' or '.', not starting with '.'",
+        ));
+    }
+    let dir = root.join(&n.naam);
+    if dir.exists() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            Code::HttpParameter,
+            format!("a backup named {} exists already", n.naam),
+        ));
+    }
+    let from = crate::store::Opened {
+        messages: state.store.clone(),
+        delivery: state.delivery.clone(),
+        auth: state.auth.store().clone(),
+    };
+    let runtime = tokio::runtime::Handle::current();
+    let target = dir.clone();
+    let copied = tokio::task::spawn_blocking(move || {
+        let upto = from.messages.count().map_err(|e| e.to_string())?;
+        let to =
+            crate::store::open(&crate::store::Config::sled(&target)).map_err(|e| e.to_string())?;
+        let copied = runtime
+            .block_on(crate::store::transfer::copy(&from, &to, Some(upto), |_| {}))
+            .map_err(|e| e.to_string())
+            .and_then(|()| crate::store::transfer::verify(&from, &to, Some(upto)));
+        let closed = to.messages.close().map_err(|e| e.to_string());
+        copied.and_then(|c| closed.map(|()| c))
+    })
+    .await
+    .map_err(|e| ApiError::unavailable(format!("the backup task failed: {e}")))?
+    .map_err(|why| ApiError::unavailable(format!("the backup failed: {why}")))?;
+    tracing::info!(naam = %n.naam, berichten = copied.berichten, "backup made");
+    Ok(json(
+        StatusCode::CREATED,
+        serde_json::json!({
+            "naam": n.naam,
+            "map": dir.display().to_string(),
+            "berichten": copied.berichten,
+            "organisaties": copied.organisaties,
+            "sleutels": copied.sleutels,
+            "machtigingen": copied.machtigingen,
+            "abonnementen": copied.abonnementen,
+            "auditregels": copied.audit,
+        }),
+    ))
+}

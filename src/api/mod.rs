@@ -69,6 +69,9 @@ pub struct Shared {
     pub auth: Arc<crate::auth::Auth>,
     /// Token buckets per credential (or address).
     pub limiter: Arc<limits::RateLimiter>,
+    /// Where `POST /api/v1/beheer/backups` writes its copies (`--backup-dir`);
+    /// none: no online backups.
+    pub backups: Option<std::path::PathBuf>,
     /// Permits for CPU-heavy reading and validation, one per core: such
     /// work runs on the blocking pool, so it can never hold up the async
     /// workers that answer `/health` and every other request.
@@ -241,6 +244,12 @@ fn routes() -> Vec<Route> {
             needs(Beheer),
         ),
         route(M::GET, "/api/v1/beheer/audit", beheer::audit, needs(Beheer)),
+        route(
+            M::POST,
+            "/api/v1/beheer/backups",
+            beheer::backup,
+            needs(Beheer),
+        ),
         route(M::GET, "/health", health::health, PUBLIC),
         route(M::GET, "/metrics", health::metrics, PUBLIC),
     ]

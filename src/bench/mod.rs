@@ -254,6 +254,7 @@ impl InProcess {
             .block_on(crate::server::bind(crate::server::Settings {
                 listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
                 store: crate::store::Config::sled(&dir.0),
+                backups: None,
                 max_body: 1024 * 1024,
                 signaal_periode: 90,
                 push,

@@ -19,6 +19,10 @@ pub struct ServeFlags {
     /// Data directory (created if missing).
     #[arg(long, env = "LADDERPOST_DATA", default_value = "./data")]
     data: PathBuf,
+    /// Directory for online backups (`POST /api/v1/beheer/backups`): each
+    /// a new embedded store in a subdirectory. None: no online backups.
+    #[arg(long, env = "LADDERPOST_BACKUP_DIR")]
+    backup_dir: Option<PathBuf>,
     /// Store in PostgreSQL instead (`postgres://user@host/db`): for high
     /// availability, several instances may share one database. Without
     /// it, the embedded store in --data.
@@ -87,6 +91,7 @@ impl ServeFlags {
             },
             max_body: self.max_body,
             signaal_periode: self.signaal_periode,
+            backups: self.backup_dir,
             push: PushSettings {
                 timeout: seconds(self.push_timeout),
                 retry_base: seconds(self.retry_base),

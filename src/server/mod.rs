@@ -29,6 +29,8 @@ pub struct Settings {
     pub signaal_periode: u32,
     /// Push delivery timing.
     pub push: PushSettings,
+    /// Where online backups go (`--backup-dir`).
+    pub backups: Option<std::path::PathBuf>,
     /// Requests per second (and burst) per credential or address.
     pub rate: Rate,
     /// TLS, timeouts and connection caps.
@@ -137,6 +139,7 @@ pub async fn bind(settings: Settings) -> Result<Bound, ServeError> {
         closing,
         limiter: Arc::new(RateLimiter::new(settings.rate)),
         auth,
+        backups: settings.backups.clone(),
         cpu: Arc::new(tokio::sync::Semaphore::new(
             std::thread::available_parallelism().map_or(2, |n| n.get()),
         )),

@@ -155,3 +155,116 @@ async fn migrate_copies_to_postgresql_and_back_and_goes_on_after_a_second_run() 
     assert_eq!((status, body), (200, m.bytes()));
     server.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_online_backup_is_made_while_the_service_goes_on_serving() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (data, backups) = (dir.path().join("data"), dir.path().join("backups"));
+    std::fs::create_dir_all(&backups).unwrap();
+    let server = Server::start_with(
+        &data,
+        &[
+            "--backup-dir",
+            backups.to_str().unwrap(),
+            "--rate-limit",
+            "0",
+        ],
+    );
+    let beheer = server
+        .beheer
+        .clone()
+        .expect("the first start's beheer token");
+    let sending = Arc::new(AtomicBool::new(true));
+    let sent = Arc::new(AtomicU64::new(0));
+    let sender = {
+        let (service, sending, sent) = ((*server).clone(), sending.clone(), sent.clone());
+        tokio::spawn(async move {
+            let mut n = 0;
+            while sending.load(Ordering::SeqCst) {
+                n += 1;
+                let m = Bericht::meting(&format!("online-{n}"), "0363", &bsn(n), "2025-05-20", 3);
+                assert_eq!(post(&service, m.bytes()).await, 201);
+                sent.store(n, Ordering::SeqCst);
+            }
+        })
+    };
+    while sent.load(Ordering::SeqCst) < 20 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let backup = |naam: &'static str| {
+        let (base, beheer) = (server.base.clone(), beheer.clone());
+        tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_ladderpost"))
+                .args(["backup", "--server", &base, "--naam", naam])
+                .env("LADDERPOST_TOKEN", beheer)
+                .output()
+                .unwrap()
+        })
+    };
+    let out = backup("b1").await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let made: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let copied = made["berichten"].as_u64().unwrap();
+    assert!(copied >= 20, "{made}");
+    // A name is used once.
+    let again = backup("b1").await.unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    // Only the installation's administrator makes backups, of plain names.
+    let ask = |token: Option<String>, naam: &str| {
+        let mut r = reqwest::Client::new()
+            .post(server.url("/api/v1/beheer/backups"))
+            .header("content-type", "application/json")
+            .body(format!(r#"{{"naam":"{naam}"}}"#));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        async move { r.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(ask(None, "b2").await, 401);
+    // `test` holds the beheer role for its own organisation only.
+    assert_eq!(ask(Some(server.token.clone()), "b2").await, 403);
+    assert_eq!(ask(Some(beheer.clone()), "../b2").await, 400);
+    assert!(!backups.join("b2").exists());
+    sending.store(false, Ordering::SeqCst);
+    sender.await.unwrap();
+    let total = sent.load(Ordering::SeqCst);
+    server.stop();
+
+    // The backup is a store: exactly the messages up to its count.
+    let token = std::fs::read_to_string(dir.path().join(".data.test-token")).unwrap();
+    std::fs::write(backups.join(".b1.test-token"), token).unwrap();
+    let restored = Server::start(&backups.join("b1"));
+    for n in 1..=total {
+        let (status, headers, body) =
+            get(&restored, &format!("/api/v1/berichten/online-{n}")).await;
+        if n <= copied {
+            assert_eq!(status, 200, "online-{n}");
+            let m = Bericht::meting(&format!("online-{n}"), "0363", &bsn(n), "2025-05-20", 3);
+            assert_eq!(body, m.bytes());
+            assert!(headers.contains(&("ladderpost-volgnummer".into(), n.to_string())));
+        } else {
+            assert_eq!(status, 404, "online-{n} came after the backup began");
+        }
+    }
+    restored.stop();
+
+    // Without --backup-dir the service makes none.
+    let plain = Server::start(&data);
+    let r = reqwest::Client::new()
+        .post(plain.url("/api/v1/beheer/backups"))
+        .bearer_auth(&beheer)
+        .header("content-type", "application/json")
+        .body(r#"{"naam":"b3"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    plain.stop();
+}

@@ -34,6 +34,7 @@ const TEST_ROLLEN: &str = "aanleveren,afnemen,rapporteren,beheer";
 const STOP_WAIT: Duration = Duration::from_secs(60);
 
 /// What a test reaches a running server by, whichever kind it is.
+#[derive(Clone)]
 pub struct Service {
     pub base: String,
     pub data: PathBuf,
