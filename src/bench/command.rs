@@ -23,6 +23,10 @@ pub enum Bench {
         /// Concurrent senders, one measurement per value.
         #[arg(long, value_delimiter = ',', default_values_t = [1, 16, 64])]
         senders: Vec<usize>,
+        /// On this PostgreSQL database instead of a temporary embedded
+        /// store (it may hold messages already: the bench's ids are new).
+        #[arg(long)]
+        store: Option<String>,
     },
     /// Feed read and push delivery throughput, on an in-process server
     /// filled with messages first.
@@ -44,7 +48,11 @@ pub enum Bench {
 pub fn run(bench: Bench) -> Result<(), String> {
     match bench {
         Bench::Validate { seconds, files } => validate(seconds, files),
-        Bench::Ingest { seconds, senders } => ingest(seconds, &senders),
+        Bench::Ingest {
+            seconds,
+            senders,
+            store,
+        } => ingest(seconds, &senders, store.as_deref()),
         Bench::Delivery { messages } => delivery(messages),
         Bench::Startup { messages } => startup(messages),
     }
@@ -130,18 +138,23 @@ fn validate(seconds: f64, mut files: Vec<PathBuf>) -> Result<(), String> {
     Ok(())
 }
 
-fn ingest(seconds: f64, senders: &[usize]) -> Result<(), String> {
+fn ingest(seconds: f64, senders: &[usize], store: Option<&str>) -> Result<(), String> {
     use super::Endpoint;
     if senders.is_empty() || senders.contains(&0) || !seconds.is_finite() || seconds <= 0.0 {
         return Err("give a positive --seconds and senders of at least 1".into());
     }
+    let on = if store.is_some() {
+        "PostgreSQL"
+    } else {
+        "a temporary embedded store"
+    };
     println!(
-        "in-process server on a temporary store, HTTP/1.1 keep-alive, unique valid Metingen; \
+        "in-process server on {on}, HTTP/1.1 keep-alive, unique valid Metingen; \
          {seconds} s per row, {} cores",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     let duration = std::time::Duration::from_secs_f64(seconds);
-    let figures = super::ingest(senders, duration)?;
+    let figures = super::ingest(senders, duration, store)?;
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
     println!(
         "{:>7}  {:<38} {:>10}  {:>8}  {:>8}",

@@ -241,6 +241,17 @@ impl InProcess {
         run: u64,
         push: crate::delivery::push::PushSettings,
     ) -> Result<InProcess, String> {
+        InProcess::start_on(name, run, push, None)
+    }
+
+    /// Like [`InProcess::start`], on the PostgreSQL database `store` when
+    /// given.
+    fn start_on(
+        name: &str,
+        run: u64,
+        push: crate::delivery::push::PushSettings,
+        store: Option<&str>,
+    ) -> Result<InProcess, String> {
         let dir = TempDir(std::env::temp_dir().join(format!(
             "ladderpost-bench-{name}-{}-{run:x}",
             std::process::id()
@@ -253,7 +264,10 @@ impl InProcess {
         let bound = rt
             .block_on(crate::server::bind(crate::server::Settings {
                 listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-                store: crate::store::Config::sled(&dir.0),
+                store: match store {
+                    Some(url) => crate::store::Config::at(url),
+                    None => crate::store::Config::sled(&dir.0),
+                },
                 backups: None,
                 max_body: 1024 * 1024,
                 signaal_periode: 90,
@@ -271,13 +285,14 @@ impl InProcess {
         let auth = bound.auth().clone();
         let token = (move || {
             auth.add_organisation(crate::auth::service::NieuweOrganisatie {
-                id: "bench".into(),
+                // A run's own: a database may hold earlier runs'.
+                id: format!("bench-{run:x}"),
                 naam: "Benchmark".into(),
                 gemeenten: vec!["1525".into()],
                 ..Default::default()
             })?;
             auth.add_credential(
-                "bench",
+                &format!("bench-{run:x}"),
                 &["aanleveren".to_string(), "afnemen".to_string()],
                 None,
             )
@@ -347,12 +362,17 @@ fn http_client(token: &str) -> Result<reqwest::Client, String> {
 /// `duration` to `_valideer` and then to the ingest endpoint of an
 /// in-process service. The senders run on a runtime of their own (sharing
 /// the machine's cores, as a co-located client would).
-pub fn ingest(levels: &[usize], duration: Duration) -> Result<Vec<IngestFigure>, String> {
+pub fn ingest(
+    levels: &[usize],
+    duration: Duration,
+    store: Option<&str>,
+) -> Result<Vec<IngestFigure>, String> {
     let run = run_id();
-    let service = InProcess::start(
+    let service = InProcess::start_on(
         "ingest",
         run,
         crate::delivery::push::PushSettings::default(),
+        store,
     )?;
     let client_rt = client_runtime()?;
     let figures = client_rt.block_on(async {

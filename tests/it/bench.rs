@@ -61,3 +61,26 @@ fn startup_reopens_a_filled_store() {
     let report = bench(&["startup", "--messages", "300"]);
     assert!(figure(&report, "to open the store") > 0.0, "{report}");
 }
+
+#[test]
+fn ingest_runs_on_postgresql_too() {
+    let Some(db) = crate::common::postgres::database() else {
+        return;
+    };
+    let report = bench(&[
+        "ingest",
+        "--seconds",
+        "0.3",
+        "--senders",
+        "2",
+        "--store",
+        &db.url,
+    ]);
+    assert!(report.contains("on PostgreSQL"), "{report}");
+    let row = report
+        .lines()
+        .find(|l| l.contains("(durable)"))
+        .unwrap_or_else(|| panic!("{report}"));
+    let per_second = figure(&row[row.find("(durable)").unwrap() + 9..], "");
+    assert!(per_second > 0.0, "{row}");
+}
