@@ -21,6 +21,7 @@
 mod pool;
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
@@ -423,33 +424,62 @@ impl Writer {
             ),
             None => (0, Moment(0)),
         };
+        // What admission asks most, the stored messages with the round's
+        // ids, in one query rather than one per message.
+        let ids: Vec<String> = group
+            .iter()
+            .filter_map(|i| i.document.bericht_id().map(|b| b.as_str().to_string()))
+            .collect();
+        // Every id asked about gets an entry, found or not.
+        let mut by_id: HashMap<String, Vec<Stored>> =
+            ids.iter().map(|id| (id.clone(), Vec::new())).collect();
+        for row in tx
+            .query(
+                "SELECT record, raw FROM berichten WHERE bericht_id = ANY($1) ORDER BY volgnummer",
+                &[&ids],
+            )
+            .map_err(pg)?
+        {
+            let s = stored(&row)?;
+            by_id
+                .entry(s.record.bericht_id.clone())
+                .or_default()
+                .push(s);
+        }
         let round = {
-            let lookup = InTransaction(RefCell::new(&mut tx));
+            let lookup = InTransaction {
+                tx: RefCell::new(&mut tx),
+                by_id,
+            };
             admit(group, &lookup, last, last_moment)?
         };
         let wrote = round.writes();
         if wrote {
-            let insert = tx
-                .prepare(
-                    "INSERT INTO berichten (volgnummer, bericht_id, bsn, gemeente, ontvangen, record, raw) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .map_err(pg)?;
+            // One statement for the round's rows.
+            let mut columns = Columns::default();
             for (record, incoming) in round.inserts(group) {
-                tx.execute(
-                    &insert,
-                    &[
-                        &int(record.volgnummer),
-                        &record.bericht_id,
-                        &record.bsn,
-                        &record.gemeente,
-                        &record.ontvangen.0,
-                        &json(record)?,
-                        &incoming.raw,
-                    ],
-                )
-                .map_err(pg)?;
+                columns.volgnummer.push(int(record.volgnummer));
+                columns.bericht_id.push(record.bericht_id.clone());
+                columns.bsn.push(record.bsn.clone());
+                columns.gemeente.push(record.gemeente.clone());
+                columns.ontvangen.push(record.ontvangen.0);
+                columns.record.push(json(record)?);
+                columns.raw.push(incoming.raw.clone());
             }
+            tx.execute(
+                "INSERT INTO berichten (volgnummer, bericht_id, bsn, gemeente, ontvangen, record, raw) \
+                 SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::TEXT[], $7::BYTEA[])",
+                &[
+                    &columns.volgnummer,
+                    &columns.bericht_id,
+                    &columns.bsn,
+                    &columns.gemeente,
+                    &columns.ontvangen,
+                    &columns.record,
+                    &columns.raw,
+                ],
+            )
+            .map_err(pg)?;
             tx.execute(
                 "SELECT pg_notify($1, $2)",
                 &[&CHANNEL, &round.last.to_string()],
@@ -464,17 +494,19 @@ impl Writer {
                 .map_err(pg)?
                 .get(0);
             let at = Moment::now().max(Moment(previous.unwrap_or(0)).next());
-            let insert = tx
-                .prepare(
-                    "INSERT INTO audit (tijdstip, n, organisatie, waarde) VALUES ($1, $2, $3, $4)",
-                )
-                .map_err(pg)?;
+            let (mut ns, mut organisaties, mut waarden) = (Vec::new(), Vec::new(), Vec::new());
             for (n, entry) in entries.iter_mut().enumerate() {
                 entry.tijdstip = at;
-                let n = i32::try_from(n).unwrap_or(i32::MAX);
-                tx.execute(&insert, &[&at.0, &n, &entry.organisatie, &json(entry)?])
-                    .map_err(pg)?;
+                ns.push(i32::try_from(n).unwrap_or(i32::MAX));
+                organisaties.push(entry.organisatie.clone());
+                waarden.push(json(entry)?);
             }
+            tx.execute(
+                "INSERT INTO audit (tijdstip, n, organisatie, waarde) \
+                 SELECT $1, * FROM UNNEST($2::INTEGER[], $3::TEXT[], $4::TEXT[])",
+                &[&at.0, &ns, &organisaties, &waarden],
+            )
+            .map_err(pg)?;
         }
         tx.commit().map_err(pg)?;
         let last = round.last;
@@ -482,31 +514,55 @@ impl Writer {
     }
 }
 
-/// Admission's reads, inside the round's transaction (so under its lock).
-struct InTransaction<'a, 'b>(RefCell<&'a mut Transaction<'b>>);
+/// A round's rows, column by column, for one `UNNEST` insert.
+#[derive(Default)]
+struct Columns {
+    volgnummer: Vec<i64>,
+    bericht_id: Vec<String>,
+    bsn: Vec<String>,
+    gemeente: Vec<String>,
+    ontvangen: Vec<i64>,
+    record: Vec<String>,
+    raw: Vec<Vec<u8>>,
+}
+
+/// Admission's reads, inside the round's transaction (so under its lock):
+/// the messages with the round's own ids read beforehand, the rest (the
+/// ids a reference names, a client's records) when asked.
+struct InTransaction<'a, 'b> {
+    tx: RefCell<&'a mut Transaction<'b>>,
+    by_id: HashMap<String, Vec<Stored>>,
+}
 
 impl Lookup for InTransaction<'_, '_> {
     fn sent_by(&self, sender: &Sender, id: &str) -> Result<Option<Stored>, StoreError> {
-        let rows = self
-            .0
-            .borrow_mut()
-            .query(
-                "SELECT record, raw FROM berichten WHERE bericht_id = $1 ORDER BY volgnummer",
-                &[&id],
-            )
-            .map_err(pg)?;
-        for row in &rows {
-            let s = stored(row)?;
-            if sender.same_id_space(&s.record) {
-                return Ok(Some(s));
+        let read;
+        let stored_with_id = match self.by_id.get(id) {
+            Some(found) => found,
+            None => {
+                read = self
+                    .tx
+                    .borrow_mut()
+                    .query(
+                        "SELECT record, raw FROM berichten WHERE bericht_id = $1 ORDER BY volgnummer",
+                        &[&id],
+                    )
+                    .map_err(pg)?
+                    .iter()
+                    .map(stored)
+                    .collect::<Result<Vec<_>, _>>()?;
+                &read
             }
-        }
-        Ok(None)
+        };
+        Ok(stored_with_id
+            .iter()
+            .find(|s| sender.same_id_space(&s.record))
+            .cloned())
     }
 
     fn client_records(&self, bsn: &str) -> Result<Vec<Record>, StoreError> {
         let rows = self
-            .0
+            .tx
             .borrow_mut()
             .query(
                 "SELECT record FROM berichten WHERE bsn = $1 ORDER BY volgnummer",
