@@ -104,6 +104,30 @@ pub struct Decision {
 /// A future answering an `accept`.
 pub type Pending = Pin<Box<dyn Future<Output = Decision> + Send>>;
 
+/// The answer of an engine's writer to a job: `answer` once given, or
+/// `refused` (why) when the job could not be queued (`sent` false) or the
+/// writer stopped before answering. Shared by every engine's writer.
+pub(crate) fn writer_answer<T: Send + 'static>(
+    sent: bool,
+    answer: tokio::sync::oneshot::Receiver<T>,
+    refused: impl FnOnce(&str) -> T + Send + 'static,
+) -> Pin<Box<dyn Future<Output = T> + Send>> {
+    Box::pin(async move {
+        if !sent {
+            return refused("the store is not accepting writes");
+        }
+        match answer.await {
+            Ok(a) => a,
+            Err(_) => refused("the writer stopped"),
+        }
+    })
+}
+
+/// A refusal of a write: the store cannot take it now.
+pub(crate) fn unavailable(why: &str) -> Result<(), StoreError> {
+    Err(StoreError::Unavailable(why.into()))
+}
+
 /// A future answering [`Store::durable`].
 pub type Durable = Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send>>;
 

@@ -249,16 +249,7 @@ impl AuthStore for SledStore {
     fn append_audit(&self, entry: AuditEntry) -> AuditPending {
         let (reply, durable) = tokio::sync::oneshot::channel();
         let sent = self.send(Job::Audit(entry, reply));
-        Box::pin(async move {
-            if !sent {
-                return Err(StoreError::Unavailable(
-                    "the store is not accepting writes".into(),
-                ));
-            }
-            durable
-                .await
-                .unwrap_or_else(|_| Err(StoreError::Unavailable("the writer stopped".into())))
-        })
+        super::writer_answer(sent, durable, super::unavailable)
     }
 
     fn restore_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {

@@ -474,17 +474,9 @@ impl Store for SledStore {
     fn accept(&self, incoming: Incoming) -> Pending {
         let (reply, answer) = oneshot::channel();
         let sent = self.send(Job::Message(Box::new(incoming), reply));
-        let refused = |why: &str| Decision {
+        super::writer_answer(sent, answer, |why| Decision {
             result: Err(StoreError::Unavailable(why.into())),
             commit: None,
-        };
-        Box::pin(async move {
-            if !sent {
-                return refused("the store is not accepting writes");
-            }
-            answer
-                .await
-                .unwrap_or_else(|_| refused("the writer stopped"))
         })
     }
 
@@ -590,16 +582,7 @@ impl Store for SledStore {
     fn restore(&self, batch: Vec<Stored>) -> Durable {
         let (reply, answer) = oneshot::channel();
         let sent = self.send(Job::Restore(batch, reply));
-        Box::pin(async move {
-            if !sent {
-                return Err(StoreError::Unavailable(
-                    "the store is not accepting writes".into(),
-                ));
-            }
-            answer
-                .await
-                .unwrap_or_else(|_| Err(StoreError::Unavailable("the writer stopped".into())))
-        })
+        super::writer_answer(sent, answer, super::unavailable)
     }
 }
 

@@ -577,17 +577,9 @@ impl Store for PgStore {
     fn accept(&self, incoming: Incoming) -> Pending {
         let (reply, answer) = oneshot::channel();
         let sent = self.send(Job::Message(Box::new(incoming), reply));
-        let refused = |why: &str| Decision {
+        super::writer_answer(sent, answer, |why| Decision {
             result: Err(StoreError::Unavailable(why.into())),
             commit: None,
-        };
-        Box::pin(async move {
-            if !sent {
-                return refused("the store is not accepting writes");
-            }
-            answer
-                .await
-                .unwrap_or_else(|_| refused("the writer stopped"))
         })
     }
 
@@ -988,16 +980,7 @@ impl AuthStore for PgStore {
     fn append_audit(&self, entry: AuditEntry) -> AuditPending {
         let (reply, durable) = oneshot::channel();
         let sent = self.send(Job::Audit(entry, reply));
-        Box::pin(async move {
-            if !sent {
-                return Err(StoreError::Unavailable(
-                    "the store is not accepting writes".into(),
-                ));
-            }
-            durable
-                .await
-                .unwrap_or_else(|_| Err(StoreError::Unavailable("the writer stopped".into())))
-        })
+        super::writer_answer(sent, durable, super::unavailable)
     }
 
     fn restore_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
