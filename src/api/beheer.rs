@@ -344,15 +344,36 @@ pub async fn backup(
     let runtime = tokio::runtime::Handle::current();
     let target = dir.clone();
     let copied = tokio::task::spawn_blocking(move || {
-        let upto = from.messages.count().map_err(|e| e.to_string())?;
-        let to =
-            crate::store::open(&crate::store::Config::sled(&target)).map_err(|e| e.to_string())?;
-        let copied = runtime
-            .block_on(crate::store::transfer::copy(&from, &to, Some(upto), |_| {}))
-            .map_err(|e| e.to_string())
-            .and_then(|()| crate::store::transfer::verify(&from, &to, Some(upto)));
-        let closed = to.messages.close().map_err(|e| e.to_string());
-        copied.and_then(|c| closed.map(|()| c))
+        // Made beside its place and moved there once checked: a failed
+        // backup leaves nothing that looks like one.
+        let mut tag = [0u8; 6];
+        getrandom::fill(&mut tag).map_err(|e| e.to_string())?;
+        let tag: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let partial = target.with_file_name(format!(".{name}.tmp-{tag}"));
+        let made = (|| {
+            let to = crate::store::open(&crate::store::Config::sled(&partial))
+                .map_err(|e| e.to_string())?;
+            let copied = runtime
+                .block_on(crate::store::transfer::copy(&from, &to, true, |_| {}))
+                .map_err(|e| e.to_string())
+                .and_then(|upto| crate::store::transfer::verify(&from, &to, Some(upto)));
+            let closed = to.messages.close().map_err(|e| e.to_string());
+            drop(to);
+            copied.and_then(|c| closed.map(|()| c))
+        })();
+        let placed = made.and_then(|c| {
+            std::fs::rename(&partial, &target)
+                .map(|()| c)
+                .map_err(|e| format!("cannot move it to {}: {e}", target.display()))
+        });
+        if placed.is_err() {
+            let _ = std::fs::remove_dir_all(&partial);
+        }
+        placed
     })
     .await
     .map_err(|e| ApiError::unavailable(format!("the backup task failed: {e}")))?

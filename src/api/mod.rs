@@ -244,11 +244,12 @@ fn routes() -> Vec<Route> {
             needs(Beheer),
         ),
         route(M::GET, "/api/v1/beheer/audit", beheer::audit, needs(Beheer)),
+        // A backup copies every message: audited like any read of them.
         route(
             M::POST,
             "/api/v1/beheer/backups",
             beheer::backup,
-            needs(Beheer),
+            personal(Beheer),
         ),
         route(M::GET, "/health", health::health, PUBLIC),
         route(M::GET, "/metrics", health::metrics, PUBLIC),

@@ -351,11 +351,20 @@ impl Run {
                 tokio::task::spawn_blocking(move || delivery.lease(&id, &holder, ttl)).await;
             match taken {
                 Ok(Ok(true)) => {
-                    let taken_over = self.held_until.is_none();
+                    // A lease that ran out here may have been another
+                    // instance's meanwhile (while this one slept in a
+                    // backoff, say): then its progress is the one to go on
+                    // from, and the subscription may be gone.
+                    let taken_over = self.held_until.is_none_or(|until| now >= until);
                     self.held_until = Some(now + ttl);
                     if taken_over {
-                        match self.delivery.delivery_state(&self.abonnement.id) {
-                            Ok(saved) => *stand = saved,
+                        match self.reread().await {
+                            Ok(Some(saved)) => *stand = saved,
+                            Ok(None) => {
+                                self.release().await;
+                                self.held_until = None;
+                                return Hold::Stop;
+                            }
                             Err(e) => {
                                 tracing::error!(subscription = %self.abonnement.id, error = %e, "cannot read delivery state");
                                 self.held_until = None;
@@ -376,6 +385,25 @@ impl Run {
                 return Hold::Stop;
             }
         }
+    }
+
+    /// The saved progress, or `None` when the subscription is gone (removed
+    /// on this instance or another while this worker was starting).
+    async fn reread(&self) -> Result<Option<Afleverstand>, StoreError> {
+        let (delivery, id) = (self.delivery.clone(), self.abonnement.id.clone());
+        tokio::task::spawn_blocking(move || match delivery.subscription(&id)? {
+            Some(_) => delivery.delivery_state(&id).map(Some),
+            None => Ok(None),
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?
+    }
+
+    /// Whether the lease still runs (by this instance's clock, with the
+    /// margin a save needs).
+    fn holds(&self) -> bool {
+        self.held_until
+            .is_some_and(|until| std::time::Instant::now() < until)
     }
 
     /// Gives the lease up, so that another instance takes over at once.
@@ -420,7 +448,7 @@ impl Run {
         let mut changes = self.store.changes();
         self.deliver_all(&mut stand, &mut changes).await;
         // Only the holder's progress is saved: another instance's is newer.
-        if self.held_until.is_some() {
+        if self.holds() {
             self.save(&stand);
         }
         self.release().await;
@@ -521,11 +549,9 @@ impl Run {
                             self.save(stand);
                             match self.wait(Some(self.backoff(stand.pogingen)), changes).await {
                                 Woken::Stop => return,
-                                Woken::Replay => {
-                                    if self.take_replay(stand) {
-                                        continue 'feed;
-                                    }
-                                }
+                                // Taken at the top, once the lease is
+                                // known to be held.
+                                Woken::Replay => continue 'feed,
                                 Woken::Ready => {}
                             }
                         }

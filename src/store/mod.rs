@@ -243,11 +243,13 @@ impl std::fmt::Display for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Engine::Sled(dir) => write!(f, "{}", dir.display()),
-            // Never the password.
-            Engine::Postgres(url) => match url.split_once('@') {
-                Some((_, host)) => write!(f, "postgres://…@{host}"),
-                None => write!(f, "{url}"),
-            },
+            // Never a password: neither the user part nor the query.
+            Engine::Postgres(url) => {
+                let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+                let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+                let rest = rest.split('?').next().unwrap_or(rest);
+                write!(f, "postgres://{rest}")
+            }
         }
     }
 }

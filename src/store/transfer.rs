@@ -53,16 +53,18 @@ fn everything() -> AuditQuery {
     }
 }
 
-/// Copies `from` into `to` (which should be new and not serving), the
-/// messages up to number `upto` (all when `None`; a source that is
-/// serving names the count it had when the copy began); `progress` hears
-/// the number of messages copied so far.
+/// Copies `from` into `to` (which should be new and not serving);
+/// `progress` hears the number of messages copied so far. Of a source that
+/// is serving (`live`), the messages up to the count it has once its
+/// configuration and delivery states are copied — so no cursor in the copy
+/// points past its messages; otherwise all. Returns the last number
+/// copied.
 pub async fn copy(
     from: &Opened,
     to: &Opened,
-    upto: Option<u64>,
+    live: bool,
     mut progress: impl FnMut(u64),
-) -> Result<(), StoreError> {
+) -> Result<u64, StoreError> {
     // Who may do what, and the salt the audit log's BSN hashes depend on.
     to.auth.restore_salt(&from.auth.bsn_salt()?)?;
     for o in from.auth.organisations()? {
@@ -87,6 +89,11 @@ pub async fn copy(
         }
     }
     // The messages, continuing from what the copy has.
+    let upto = if live {
+        Some(from.messages.count()?)
+    } else {
+        None
+    };
     let mut after = to.messages.count()?;
     loop {
         let limit = upto.map_or(BATCH, |u| left(u, after));
@@ -102,7 +109,7 @@ pub async fn copy(
         progress(after);
     }
     to.auth.restore_audit(&from.auth.audit(&everything())?)?;
-    Ok(())
+    Ok(after)
 }
 
 /// Opens both stores, copies `from` into `to`, checks the copy, closes
@@ -126,7 +133,7 @@ pub fn migrate(
         .build()
         .map_err(|e| e.to_string())?;
     runtime
-        .block_on(copy(&source, &copy_to, None, progress))
+        .block_on(copy(&source, &copy_to, false, progress))
         .map_err(|e| format!("copying failed (run it again to go on): {e}"))?;
     let checked = verify(&source, &copy_to, None)?;
     for store in [&source, &copy_to] {

@@ -305,6 +305,9 @@ fn listen(pool: &Pool, watermark: &watch::Sender<u64>, stopping: &AtomicBool) {
             let mut iter = notes.timeout_iter(POLL);
             let mut broken = false;
             loop {
+                if stopping.load(Ordering::SeqCst) {
+                    return;
+                }
                 match iter.next() {
                     Ok(Some(note)) => {
                         if let Ok(n) = note.payload().parse() {
@@ -408,7 +411,13 @@ impl Writer {
         entries: &mut [AuditEntry],
     ) -> Result<(Outcomes, Option<u64>), StoreError> {
         let client = self.client()?;
-        let mut tx = client.transaction().map_err(pg)?;
+        // Each statement's snapshot after the lock, whatever the
+        // database's default isolation: the round must see the last one.
+        let mut tx = client
+            .build_transaction()
+            .isolation_level(postgres::IsolationLevel::ReadCommitted)
+            .start()
+            .map_err(pg)?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITER_LOCK])
             .map_err(pg)?;
         let (last, last_moment) = match tx
@@ -911,17 +920,30 @@ impl AuthStore for PgStore {
     }
 
     fn revoke_credential(&self, id: &str, at: Moment) -> Result<bool, StoreError> {
-        let Some(mut s) = self.credential(id)? else {
-            return Ok(false);
-        };
-        if s.ingetrokken.is_none() {
+        loop {
+            let Some(row) = self.query_opt(
+                "SELECT waarde FROM sleutels WHERE id = $1",
+                params![id.to_string()],
+            )?
+            else {
+                return Ok(false);
+            };
+            let before: String = row.get(0);
+            let mut s: Sleutel = decode(&before)?;
+            if s.ingetrokken.is_some() {
+                return Ok(true);
+            }
             s.ingetrokken = Some(at);
-            self.execute(
-                "UPDATE sleutels SET waarde = $2 WHERE id = $1",
-                params![id.to_string(), json(&s)?],
+            // Only over the value read: a revocation by another instance
+            // meanwhile keeps its moment.
+            let changed = self.execute(
+                "UPDATE sleutels SET waarde = $2 WHERE id = $1 AND waarde = $3",
+                params![id.to_string(), json(&s)?, before],
             )?;
+            if changed > 0 {
+                return Ok(true);
+            }
         }
-        Ok(true)
     }
 
     fn authorisations(&self) -> Result<Vec<Machtiging>, StoreError> {

@@ -64,6 +64,14 @@ impl Pool {
         if config.get_application_name().is_none() {
             config.application_name("ladderpost");
         }
+        // An instance that froze in a writer round must not hold every
+        // other instance's writes: the server ends its transaction (and
+        // the lock) after 30 s idle, and no one waits for a lock longer.
+        let options = format!(
+            "{} -c idle_in_transaction_session_timeout=30000 -c lock_timeout=30000",
+            config.get_options().unwrap_or("")
+        );
+        config.options(options.trim());
         let config = Arc::new(config);
         let (tx, rx) = mpsc::channel::<Task>();
         let rx = Arc::new(Mutex::new(rx));
