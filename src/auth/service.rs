@@ -40,10 +40,15 @@ pub struct Auth {
     /// Credentials and certificate organisations found so far: a store
     /// read and decode per request cost a fifth of the API's throughput
     /// (docs/performance.md). Cleared by every change made through this
-    /// `Auth`; the only other writer, `ladderpost admin`, cannot open the
-    /// store while the service has it open.
+    /// `Auth`; on a store other instances (or `ladderpost admin`) change
+    /// too, also when older than [`SHARED_CACHE`]. On the embedded store
+    /// nothing else writes: `ladderpost admin` cannot open it meanwhile.
     known: std::sync::RwLock<Known>,
 }
+
+/// How long what was read of a shared store is trusted: a revocation or a
+/// removed authorisation on another instance takes effect within this.
+pub const SHARED_CACHE: std::time::Duration = std::time::Duration::from_secs(1);
 
 #[derive(Default)]
 struct Known {
@@ -55,6 +60,8 @@ struct Known {
     keys: HashMap<String, Arc<KnownKey>>,
     /// OIN to the principal of its organisation's certificate roles.
     oins: HashMap<String, Principal>,
+    /// When the first of these was read.
+    since: Option<std::time::Instant>,
 }
 
 struct KnownKey {
@@ -98,6 +105,13 @@ impl Auth {
     }
 
     fn known(&self) -> std::sync::RwLockReadGuard<'_, Known> {
+        let stale = self.store.shared() && {
+            let known = self.known.read().unwrap_or_else(|p| p.into_inner());
+            known.since.is_some_and(|t| t.elapsed() >= SHARED_CACHE)
+        };
+        if stale {
+            self.forget();
+        }
         self.known.read().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -115,6 +129,7 @@ impl Auth {
     fn remember(&self, generation: u64, add: impl FnOnce(&mut Known)) {
         let mut known = self.known.write().unwrap_or_else(|p| p.into_inner());
         if known.generation == generation {
+            known.since.get_or_insert_with(std::time::Instant::now);
             add(&mut known);
         }
     }

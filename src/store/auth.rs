@@ -151,6 +151,9 @@ pub trait AuthStore: Send + Sync + 'static {
     fn bsn_salt(&self) -> Result<Vec<u8>, StoreError>;
     /// Whether `serve` has started on this store before; marks it so.
     fn first_start(&self) -> Result<bool, StoreError>;
+    /// Whether other processes may change it while this one runs (several
+    /// instances on one database): what this one caches must then expire.
+    fn shared(&self) -> bool;
     /// Whether `serve` has started on this store, without marking it.
     fn started(&self) -> Result<bool, StoreError>;
     /// Appends an entry (append-only; never changed or deleted); resolves

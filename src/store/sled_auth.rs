@@ -242,6 +242,11 @@ impl AuthStore for SledStore {
         Ok(swapped.is_ok())
     }
 
+    /// sled locks its directory: no other process writes it.
+    fn shared(&self) -> bool {
+        false
+    }
+
     fn started(&self) -> Result<bool, StoreError> {
         Ok(self.trees().auth_meta.get(STARTED).map_err(io)?.is_some())
     }

@@ -269,3 +269,48 @@ async fn two_instances_share_one_history_through_a_kill() {
     }
     drop((a, b));
 }
+
+/// What one instance changes in credentials reaches the others: a token
+/// revoked through one stops working on the other soon (its cache of a
+/// shared store expires), without a restart.
+#[test]
+fn a_revocation_on_one_instance_holds_on_the_other() {
+    let Some(db) = common::postgres::database() else {
+        return;
+    };
+    let url = db.url.clone();
+    // The client drives its own runtime: off the test's thread.
+    std::thread::spawn(move || {
+        let config = ladderpost::store::Config::at(&url);
+        let one =
+            ladderpost::auth::Auth::new(ladderpost::store::open(&config).unwrap().auth).unwrap();
+        let two =
+            ladderpost::auth::Auth::new(ladderpost::store::open(&config).unwrap().auth).unwrap();
+        one.add_organisation(ladderpost::auth::service::NieuweOrganisatie {
+            id: "g".into(),
+            naam: "G".into(),
+            gemeenten: vec!["0363".into()],
+            ..Default::default()
+        })
+        .unwrap();
+        let (sleutel, token) = one
+            .add_credential("g", &["afnemen".to_string()], None)
+            .unwrap();
+        assert!(two.bearer(&token).unwrap().is_some(), "known on the other");
+        assert!(one.revoke_credential(&sleutel.id).unwrap());
+        assert!(
+            one.bearer(&token).unwrap().is_none(),
+            "at once where revoked"
+        );
+        let waited = Instant::now();
+        while two.bearer(&token).unwrap().is_some() {
+            assert!(
+                waited.elapsed() < PATIENCE,
+                "the other instance still accepts it"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    })
+    .join()
+    .unwrap();
+}

@@ -990,6 +990,10 @@ impl AuthStore for PgStore {
         Ok(self.setting("gestart", b"1".to_vec())?.1)
     }
 
+    fn shared(&self) -> bool {
+        true
+    }
+
     fn started(&self) -> Result<bool, StoreError> {
         Ok(self
             .query_opt(
