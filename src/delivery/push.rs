@@ -274,16 +274,29 @@ enum Hold {
 }
 
 impl Run {
-    fn save(&self, stand: &Afleverstand) {
+    /// A call on the delivery store, off the async workers: on a database
+    /// each is a round trip, which must not hold up `/health` and the rest.
+    async fn in_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn DeliveryStore, &str) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (delivery, id) = (self.delivery.clone(), self.abonnement.id.clone());
+        tokio::task::spawn_blocking(move || f(delivery.as_ref(), &id))
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?
+    }
+
+    async fn save(&self, stand: &Afleverstand) {
+        let stand = stand.clone();
         if let Err(e) = self
-            .delivery
-            .save_delivery_state(&self.abonnement.id, stand)
+            .in_store(move |d, id| d.save_delivery_state(id, &stand))
+            .await
         {
             tracing::error!(subscription = %self.abonnement.id, error = %e, "cannot save delivery state");
         }
     }
 
-    fn replay(&self, stand: &mut Afleverstand, from: u64) {
+    async fn replay(&self, stand: &mut Afleverstand, from: u64) {
         // A replay re-sends; it never moves delivery forward past
         // messages that were not delivered.
         *stand = Afleverstand {
@@ -293,18 +306,21 @@ impl Run {
             pogingen: 0,
             eerste_poging: None,
         };
-        if let Err(e) = self.delivery.clear_dead_letters(&self.abonnement.id, from) {
+        if let Err(e) = self
+            .in_store(move |d, id| d.clear_dead_letters(id, from))
+            .await
+        {
             tracing::error!(subscription = %self.abonnement.id, error = %e, "cannot clear dead letters");
         }
-        self.save(stand);
+        self.save(stand).await;
         tracing::info!(subscription = %self.abonnement.id, from, "replay");
     }
 
     /// Carries out a replay asked for (on any instance), if there is one.
-    fn take_replay(&self, stand: &mut Afleverstand) -> bool {
-        match self.delivery.take_replay(&self.abonnement.id) {
+    async fn take_replay(&self, stand: &mut Afleverstand) -> bool {
+        match self.in_store(|d, id| d.take_replay(id)).await {
             Ok(Some(from)) => {
-                self.replay(stand, from);
+                self.replay(stand, from).await;
                 true
             }
             Ok(None) => false,
@@ -449,7 +465,7 @@ impl Run {
         self.deliver_all(&mut stand, &mut changes).await;
         // Only the holder's progress is saved: another instance's is newer.
         if self.holds() {
-            self.save(&stand);
+            self.save(&stand).await;
         }
         self.release().await;
     }
@@ -463,7 +479,7 @@ impl Run {
             }
             // Replays asked for (here or on another instance) first.
             while self.commands.try_recv().is_ok() {}
-            self.take_replay(stand);
+            self.take_replay(stand).await;
             changes.borrow_and_update();
             let page = {
                 let store = self.store.clone();
@@ -511,7 +527,7 @@ impl Run {
                             stand.laatste_succes = Some(Moment::now());
                             stand.pogingen = 0;
                             stand.eerste_poging = None;
-                            self.save(stand);
+                            self.save(stand).await;
                             break;
                         }
                         Err(why) => {
@@ -534,19 +550,23 @@ impl Run {
                                     pogingen: stand.pogingen,
                                     fout: why,
                                 };
-                                if let Err(e) = self.delivery.add_dead_letter(&id, &brief) {
+                                let letter = brief.clone();
+                                if let Err(e) = self
+                                    .in_store(move |d, id| d.add_dead_letter(id, &letter))
+                                    .await
+                                {
                                     tracing::error!(subscription = %id, error = %e, "cannot record a dead letter");
-                                    self.save(stand);
+                                    self.save(stand).await;
                                     continue;
                                 }
                                 tracing::warn!(subscription = %id, volgnummer = r.volgnummer, "dead letter");
                                 stand.cursor = r.volgnummer;
                                 stand.pogingen = 0;
                                 stand.eerste_poging = None;
-                                self.save(stand);
+                                self.save(stand).await;
                                 break;
                             }
-                            self.save(stand);
+                            self.save(stand).await;
                             match self.wait(Some(self.backoff(stand.pogingen)), changes).await {
                                 Woken::Stop => return,
                                 // Taken at the top, once the lease is
@@ -558,7 +578,7 @@ impl Run {
                     }
                 }
             }
-            self.save(stand);
+            self.save(stand).await;
         }
     }
 
