@@ -108,7 +108,7 @@ const WINDOW: usize = 512;
 pub fn run(flags: &GenerateFlags) -> Result<Filled, String> {
     let config = flags.config()?;
     // Checked before the store is touched.
-    Generator::new(flags.plan())?;
+    flags.plan().check()?;
     let opened = crate::store::open(&config)
         .map_err(|e| format!("cannot open the store {}: {e}", config.engine))?;
     let filled = fill(&opened, flags.plan(), |done| {
@@ -389,8 +389,14 @@ async fn accept_all(
             tasks.spawn(async move {
                 let decision = pending.await;
                 let outcome = decision.result.map_err(|e| {
+                    let why = match e {
+                        crate::store::StoreError::Rejected(m) => {
+                            format!("{}: {}", m.code, m.message)
+                        }
+                        other => other.to_string(),
+                    };
                     format!(
-                        "the store refused generated {} {id} (client {client}): {e}",
+                        "the store refused generated {} {id} (client {client}): {why}",
                         soort.as_str()
                     )
                 })?;
@@ -527,6 +533,11 @@ mod tests {
             Plan { gemeenten: 0, ..p },
             Plan {
                 gemeenten: MAX_GEMEENTEN + 1,
+                ..p
+            },
+            Plan {
+                clienten: 1,
+                metingen: 20_000,
                 ..p
             },
         ] {

@@ -574,19 +574,35 @@ fn day(date: &str) -> i64 {
     crate::time::day_number(date).unwrap_or_else(|| unreachable!("a constant date"))
 }
 
-impl Generator {
-    pub fn new(plan: Plan) -> Result<Generator, String> {
-        if plan.clienten == 0 || plan.clienten > MAX_CLIENTEN {
+/// At most this many measurements per client on average.
+const MAX_PER_CLIENT: u64 = 10_000;
+
+impl Plan {
+    /// Whether the generator can keep this plan.
+    pub fn check(&self) -> Result<(), String> {
+        if self.clienten == 0 || self.clienten > MAX_CLIENTEN {
             return Err(format!("--clienten must be 1 to {MAX_CLIENTEN}"));
         }
-        if plan.metingen < u64::from(plan.clienten) {
+        if self.metingen < u64::from(self.clienten) {
             return Err(
                 "--metingen must be at least --clienten: every client has a measurement".into(),
             );
         }
-        if plan.gemeenten == 0 || plan.gemeenten > MAX_GEMEENTEN {
+        if self.metingen / u64::from(self.clienten) > MAX_PER_CLIENT {
+            return Err(format!(
+                "--metingen may be at most {MAX_PER_CLIENT} times --clienten"
+            ));
+        }
+        if self.gemeenten == 0 || self.gemeenten > MAX_GEMEENTEN {
             return Err(format!("--gemeenten must be 1 to {MAX_GEMEENTEN}"));
         }
+        Ok(())
+    }
+}
+
+impl Generator {
+    pub fn new(plan: Plan) -> Result<Generator, String> {
+        plan.check()?;
         let gemeenten = gemeenten(&plan);
         let weights: Vec<u64> = gemeenten.iter().map(|g| g.weight).collect();
         let (first_day, last_day) = (day(FIRST_DAY), day(LAST_DAY));

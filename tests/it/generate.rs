@@ -34,17 +34,23 @@ fn generate(data: &Path) -> Summary {
     generate_into(&["--data", data.to_str().expect("UTF-8 path")])
 }
 
-/// `generate` with `store` naming the store (`--data DIR` or `--store URL`).
-fn generate_into(store: &[&str]) -> Summary {
-    let out = Command::new(env!("CARGO_BIN_EXE_ladderpost"))
+/// Runs `ladderpost generate` with the test's plan for `clienten`
+/// clients; `store` names the store (`--data DIR` or `--store URL`).
+fn run(store: &[&str], clienten: u32) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ladderpost"))
         .arg("generate")
-        .args(store)
-        .args(["--clienten", &CLIENTEN.to_string()])
+        .args(["--clienten", &clienten.to_string()])
         .args(["--metingen", &METINGEN.to_string()])
         .args(["--gemeenten", &GEMEENTEN.len().to_string()])
         .args(["--seed", SEED])
+        .args(store)
         .output()
-        .expect("run ladderpost generate");
+        .expect("run ladderpost generate")
+}
+
+/// `generate` with `store` naming the store (`--data DIR` or `--store URL`).
+fn generate_into(store: &[&str]) -> Summary {
+    let out = run(store, CLIENTEN);
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
         out.status.success(),
@@ -249,6 +255,16 @@ async fn a_generated_history_is_served_and_the_same_seed_gives_the_same_messages
     let again = generate(&a);
     assert_eq!((again.meting, again.before), (0, first.total));
     assert_eq!(again.beheer, None);
+
+    // Another plan under the same seed reuses ids for other messages: the
+    // store refuses the first conflicting one, and the run stops naming it.
+    let out = run(&["--data", a.to_str().unwrap()], CLIENTEN + 1);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("the store refused generated Meting gen-2a-"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]
