@@ -11,6 +11,7 @@ pub mod bench;
 pub mod delivery;
 pub mod diagnostics;
 pub mod domain;
+pub mod generate;
 pub mod history;
 pub mod http_error;
 pub mod replies;

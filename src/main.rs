@@ -90,6 +90,9 @@ enum Command {
     /// Measure performance (build with --release).
     #[command(subcommand)]
     Bench(ladderpost::bench::Bench),
+    /// Fill a store with a synthetic history (reproducible by seed), through
+    /// validation and the store's acceptance, for benchmarks and trials.
+    Generate(ladderpost::generate::GenerateFlags),
     /// Organisations and credentials: on the data directory of a stopped
     /// server (while it runs: the beheer API), or on a PostgreSQL store.
     Admin {
@@ -187,6 +190,7 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Generate(flags) => generate(&flags),
         Command::Admin {
             data,
             store,
@@ -347,6 +351,19 @@ fn conformance(target: &str, secret_text: &str) -> ExitCode {
             } else {
                 ExitCode::from(1)
             }
+        }
+        Err(e) => {
+            eprintln!("ladderpost: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn generate(flags: &ladderpost::generate::GenerateFlags) -> ExitCode {
+    match ladderpost::generate::run(flags) {
+        Ok(f) => {
+            print!("{}", ladderpost::generate::summary(flags, &f));
+            ExitCode::SUCCESS
         }
         Err(e) => {
             eprintln!("ladderpost: {e}");

@@ -126,6 +126,13 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// The date `YYYY-MM-DD` of a day number since 1970-01-01: the inverse
+/// of [`day_number`].
+pub fn date_of_day(day: i64) -> String {
+    let (y, m, d) = civil_from_days(day);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 /// The date of a day number since 1970-01-01.
 fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
@@ -171,6 +178,19 @@ mod tests {
         ] {
             let m = Moment::parse(s).unwrap();
             assert_eq!(m.to_string(), s);
+        }
+    }
+
+    #[test]
+    fn date_of_day_is_the_inverse_of_day_number() {
+        for d in [
+            "1970-01-01",
+            "2021-01-04",
+            "2024-02-29",
+            "2026-12-31",
+            "1958-03-01",
+        ] {
+            assert_eq!(date_of_day(day_number(d).unwrap()), d);
         }
     }
 

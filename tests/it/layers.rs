@@ -21,6 +21,7 @@ const LAYERS: &[&[&str]] = &[
     &["transport"],
     &["api"],
     &["server"],
+    &["generate"],
     &["bench"],
 ];
 

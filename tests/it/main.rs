@@ -13,6 +13,7 @@ mod crash;
 mod delivery;
 mod delivery_faults;
 mod fixtures;
+mod generate;
 mod layers;
 mod migrate;
 mod no_panic;
