@@ -35,6 +35,22 @@ pub enum Bench {
         #[arg(long, default_value_t = 50_000)]
         messages: u64,
     },
+    /// The storage targets at national size, on `serve` as a child
+    /// process: ingest on the empty store, then `messages` generated
+    /// measurements, then start-up, memory at rest and under ingest, ingest
+    /// on the full store, a feed read, disk per message.
+    Scale {
+        /// Measurements to generate (corrections and withdrawals on top).
+        #[arg(long, default_value_t = 5_000_000)]
+        messages: u64,
+        /// Seconds of ingest on the empty and on the full store.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// An empty PostgreSQL database instead of a temporary embedded
+        /// store.
+        #[arg(long)]
+        store: Option<String>,
+    },
     /// Start-up time: fills an in-process store, stops the service, and
     /// times opening the store again (recovery and index rebuild).
     Startup {
@@ -55,7 +71,58 @@ pub fn run(bench: Bench) -> Result<(), String> {
         } => ingest(seconds, &senders, store.as_deref()),
         Bench::Delivery { messages } => delivery(messages),
         Bench::Startup { messages } => startup(messages),
+        Bench::Scale {
+            messages,
+            seconds,
+            store,
+        } => scale(messages, seconds, store.as_deref()),
     }
+}
+
+fn scale(messages: u64, seconds: f64, store: Option<&str>) -> Result<(), String> {
+    if !seconds.is_finite() || seconds <= 0.0 || messages == 0 {
+        return Err("give a positive --seconds and --messages".into());
+    }
+    let on = if store.is_some() {
+        "PostgreSQL"
+    } else {
+        "the embedded store"
+    };
+    println!("`serve` as a child process on {on}; {messages} generated measurements");
+    let f = super::scale::scale(messages, store, seconds)?;
+    let mb = |b: Option<u64>| b.map_or("?".to_string(), |b| format!("{:.0}", b as f64 / 1e6));
+    println!(
+        "{:>10} messages stored (generated in {:.0} s)",
+        f.messages, f.generate_seconds
+    );
+    println!(
+        "{:>10.2} s  start-up to /health on the full store",
+        f.startup.as_secs_f64()
+    );
+    println!("{:>10} MB  resident at rest", mb(f.resident_at_rest));
+    println!(
+        "{:>10} MB  resident at most under ingest",
+        mb(f.resident_peak_under_load)
+    );
+    println!(
+        "{:>10.0} msgs/s  durable ingest, 64 senders, empty store",
+        f.empty_rate
+    );
+    println!(
+        "{:>10.0} msgs/s  durable ingest, 64 senders, full store ({:.2}x the empty store)",
+        f.full_rate,
+        f.full_rate / f.empty_rate.max(1e-9)
+    );
+    println!(
+        "{:>10.0} msgs/s  feed, one reader, limit 1000",
+        f.feed_per_second
+    );
+    println!(
+        "{:>10} bytes on disk per message",
+        f.bytes_per_message
+            .map_or("?".to_string(), |b| format!("{b:.0}"))
+    );
+    Ok(())
 }
 
 fn startup(messages: u64) -> Result<(), String> {

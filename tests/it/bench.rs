@@ -84,3 +84,27 @@ fn ingest_runs_on_postgresql_too() {
     let per_second = figure(&row[row.find("(durable)").unwrap() + 9..], "");
     assert!(per_second > 0.0, "{row}");
 }
+
+#[test]
+fn scale_measures_a_generated_history_on_each_engine() {
+    let mut stores = vec![None];
+    let db = crate::common::postgres::database();
+    if let Some(db) = &db {
+        stores.push(Some(db.url.clone()));
+    }
+    for store in stores {
+        let mut args = vec!["scale", "--messages", "2000", "--seconds", "0.3"];
+        if let Some(url) = &store {
+            args.extend(["--store", url.as_str()]);
+        }
+        let report = bench(&args);
+        assert!(figure(&report, "messages stored") >= 2000.0, "{report}");
+        assert!(figure(&report, "start-up to /health") > 0.0, "{report}");
+        assert!(figure(&report, "empty store") > 0.0, "{report}");
+        assert!(figure(&report, "feed, one reader") > 0.0, "{report}");
+        assert!(
+            figure(&report, "bytes on disk per message") > 0.0,
+            "{report}"
+        );
+    }
+}
