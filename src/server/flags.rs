@@ -28,8 +28,8 @@ pub struct ServeFlags {
     /// it, the embedded store in --data.
     #[arg(long, env = "LADDERPOST_STORE")]
     store: Option<String>,
-    /// Megabytes of page cache the store may hold (beside it the service
-    /// needs a few tens of MB).
+    /// Megabytes of page cache the embedded store may hold (sled's other
+    /// state grows with the store beyond it).
     #[arg(long, env = "LADDERPOST_CACHE_MB", default_value_t = crate::store::DEFAULT_CACHE / (1024 * 1024))]
     cache_mb: u64,
     /// Largest message accepted, in bytes.
