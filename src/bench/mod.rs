@@ -456,7 +456,12 @@ pub struct StartupFigures {
 
 /// This process's resident memory in bytes (Linux; `None` elsewhere).
 fn resident() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    resident_of("self")
+}
+
+/// A process's resident memory in bytes, by pid (or `self`).
+fn resident_of(pid: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let kb: u64 = status
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))?

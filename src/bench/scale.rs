@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{client_runtime, dir_size, http_client, load, run_id, Endpoint, TempDir};
+use super::{client_runtime, dir_size, http_client, load, resident_of, run_id, Endpoint, TempDir};
 
 /// What `bench scale` measured.
 #[derive(Debug, Clone)]
@@ -77,16 +77,7 @@ fn serve(store: &[String]) -> Result<Served, String> {
 
 impl Served {
     fn resident(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        let kb: u64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))?
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()
-            .ok()?;
-        Some(kb * 1024)
+        resident_of(&self.child.id().to_string())
     }
 
     /// SIGTERM and a clean exit.
@@ -265,16 +256,7 @@ pub fn scale(messages: u64, store: Option<&str>, seconds: f64) -> Result<ScaleFi
         std::thread::spawn(move || {
             let mut peak = None;
             while sampling.load(std::sync::atomic::Ordering::Relaxed) {
-                let now = std::fs::read_to_string(format!("/proc/{pid}/status"))
-                    .ok()
-                    .and_then(|s| {
-                        s.lines()
-                            .find_map(|l| l.strip_prefix("VmRSS:"))
-                            .and_then(|v| {
-                                v.trim().trim_end_matches("kB").trim().parse::<u64>().ok()
-                            })
-                    })
-                    .map(|kb| kb * 1024);
+                let now = resident_of(&pid.to_string());
                 peak = peak.max(now);
                 std::thread::sleep(Duration::from_millis(50));
             }
