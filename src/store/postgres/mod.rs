@@ -411,28 +411,7 @@ impl Writer {
         entries: &mut [AuditEntry],
     ) -> Result<(Outcomes, Option<u64>), StoreError> {
         let client = self.client()?;
-        // Each statement's snapshot after the lock, whatever the
-        // database's default isolation: the round must see the last one.
-        let mut tx = client
-            .build_transaction()
-            .isolation_level(postgres::IsolationLevel::ReadCommitted)
-            .start()
-            .map_err(pg)?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITER_LOCK])
-            .map_err(pg)?;
-        let (last, last_moment) = match tx
-            .query_opt(
-                "SELECT volgnummer, ontvangen FROM berichten ORDER BY volgnummer DESC LIMIT 1",
-                &[],
-            )
-            .map_err(pg)?
-        {
-            Some(row) => (
-                u64::try_from(row.get::<_, i64>(0)).unwrap_or(0),
-                Moment(row.get(1)),
-            ),
-            None => (0, Moment(0)),
-        };
+        let (mut tx, last, last_moment) = begin_writing(client).map_err(pg)?;
         // What admission asks most, the stored messages with the round's
         // ids, in one query rather than one per message.
         let ids: Vec<String> = group
@@ -464,36 +443,12 @@ impl Writer {
         };
         let wrote = round.writes();
         if wrote {
-            // One statement for the round's rows.
-            let mut columns = Columns::default();
-            for (record, incoming) in round.inserts(group) {
-                columns.volgnummer.push(int(record.volgnummer));
-                columns.bericht_id.push(record.bericht_id.clone());
-                columns.bsn.push(record.bsn.clone());
-                columns.gemeente.push(record.gemeente.clone());
-                columns.ontvangen.push(record.ontvangen.0);
-                columns.record.push(json(record)?);
-                columns.raw.push(incoming.raw.clone());
-            }
-            tx.execute(
-                "INSERT INTO berichten (volgnummer, bericht_id, bsn, gemeente, ontvangen, record, raw) \
-                 SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::TEXT[], $7::BYTEA[])",
-                &[
-                    &columns.volgnummer,
-                    &columns.bericht_id,
-                    &columns.bsn,
-                    &columns.gemeente,
-                    &columns.ontvangen,
-                    &columns.record,
-                    &columns.raw,
-                ],
-            )
-            .map_err(pg)?;
-            tx.execute(
-                "SELECT pg_notify($1, $2)",
-                &[&CHANNEL, &round.last.to_string()],
-            )
-            .map_err(pg)?;
+            let columns = Columns::of(
+                round
+                    .inserts(group)
+                    .map(|(record, incoming)| (record, incoming.raw.as_slice())),
+            )?;
+            columns.insert(&mut tx, round.last).map_err(pg)?;
         }
         if !entries.is_empty() {
             // Audit times increase strictly over the log of every
@@ -523,7 +478,30 @@ impl Writer {
     }
 }
 
-/// A round's rows, column by column, for one `UNNEST` insert.
+/// Starts a transaction that writes messages: READ COMMITTED whatever the
+/// database's default (each statement's snapshot is taken after the lock,
+/// so it sees every round before), under the writer lock, with the last
+/// message's number and moment.
+fn begin_writing(client: &mut Client) -> Result<(Transaction<'_>, u64, Moment), postgres::Error> {
+    let mut tx = client
+        .build_transaction()
+        .isolation_level(postgres::IsolationLevel::ReadCommitted)
+        .start()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITER_LOCK])?;
+    let last = tx.query_opt(
+        "SELECT volgnummer, ontvangen FROM berichten ORDER BY volgnummer DESC LIMIT 1",
+        &[],
+    )?;
+    let (n, moment) = last.map_or((0, Moment(0)), |row| {
+        (
+            u64::try_from(row.get::<_, i64>(0)).unwrap_or(0),
+            Moment(row.get(1)),
+        )
+    });
+    Ok((tx, n, moment))
+}
+
+/// Messages to insert, column by column, for one `UNNEST` statement.
 #[derive(Default)]
 struct Columns {
     volgnummer: Vec<i64>,
@@ -533,6 +511,42 @@ struct Columns {
     ontvangen: Vec<i64>,
     record: Vec<String>,
     raw: Vec<Vec<u8>>,
+}
+
+impl Columns {
+    fn of<'a>(rows: impl Iterator<Item = (&'a Record, &'a [u8])>) -> Result<Columns, StoreError> {
+        let mut c = Columns::default();
+        for (record, raw) in rows {
+            c.volgnummer.push(int(record.volgnummer));
+            c.bericht_id.push(record.bericht_id.clone());
+            c.bsn.push(record.bsn.clone());
+            c.gemeente.push(record.gemeente.clone());
+            c.ontvangen.push(record.ontvangen.0);
+            c.record.push(json(record)?);
+            c.raw.push(raw.to_vec());
+        }
+        Ok(c)
+    }
+
+    /// Inserts them in one statement and announces `last` to every
+    /// instance (delivered at commit).
+    fn insert(&self, tx: &mut Transaction<'_>, last: u64) -> Result<(), postgres::Error> {
+        tx.execute(
+            "INSERT INTO berichten (volgnummer, bericht_id, bsn, gemeente, ontvangen, record, raw) \
+             SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::TEXT[], $7::BYTEA[])",
+            &[
+                &self.volgnummer,
+                &self.bericht_id,
+                &self.bsn,
+                &self.gemeente,
+                &self.ontvangen,
+                &self.record,
+                &self.raw,
+            ],
+        )?;
+        tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &last.to_string()])?;
+        Ok(())
+    }
 }
 
 /// Admission's reads, inside the round's transaction (so under its lock):
@@ -685,44 +699,28 @@ impl Store for PgStore {
         let Some(last) = batch.last().map(|s| s.record.volgnummer) else {
             return Box::pin(async { Ok(()) });
         };
-        let written = self.pool.run(move |c| {
-            let mut tx = c.transaction()?;
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITER_LOCK])?;
-            let row = tx.query_opt(
-                "SELECT volgnummer, ontvangen FROM berichten ORDER BY volgnummer DESC LIMIT 1",
-                &[],
-            )?;
-            let (mut expected, mut moment) =
-                row.map_or((1, i64::MIN), |r| (r.get::<_, i64>(0) + 1, r.get::<_, i64>(1)));
-            let insert = tx.prepare(
-                "INSERT INTO berichten (volgnummer, bericht_id, bsn, gemeente, ontvangen, record, raw) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )?;
-            for s in &batch {
-                let r = &s.record;
-                if int(r.volgnummer) != expected || r.ontvangen.0 <= moment {
-                    return Ok(Err(format!(
-                        "a copied message must continue the numbering: {} after {}",
-                        r.volgnummer,
-                        expected - 1
-                    )));
-                }
-                let record = serde_json::to_string(r).unwrap_or_default();
-                tx.execute(
-                    &insert,
-                    &[
-                        &expected,
-                        &r.bericht_id,
-                        &r.bsn,
-                        &r.gemeente,
-                        &r.ontvangen.0,
-                        &record,
-                        &s.raw,
-                    ],
-                )?;
-                (expected, moment) = (expected + 1, r.ontvangen.0);
+        let (first, first_moment) = (batch[0].record.volgnummer, batch[0].record.ontvangen);
+        // The batch continues its own numbering; the store's last message
+        // is checked under the lock.
+        let continuous = batch.windows(2).all(|w| {
+            w[1].record.volgnummer == w[0].record.volgnummer + 1
+                && w[1].record.ontvangen > w[0].record.ontvangen
+        });
+        let columns = match Columns::of(batch.iter().map(|s| (&s.record, s.raw.as_slice()))) {
+            Ok(c) if continuous => c,
+            Ok(_) => {
+                return Box::pin(async { Err(io("copied messages must be numbered without gaps")) })
             }
-            tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &last.to_string()])?;
+            Err(e) => return Box::pin(async move { Err(e) }),
+        };
+        let written = self.pool.run(move |c| {
+            let (mut tx, before, moment) = begin_writing(c)?;
+            if first != before + 1 || first_moment <= moment {
+                return Ok(Err(format!(
+                    "a copied message must continue the numbering: {first} after {before}"
+                )));
+            }
+            columns.insert(&mut tx, last)?;
             tx.commit()?;
             Ok(Ok(()))
         });
