@@ -196,17 +196,15 @@ fn main() -> ExitCode {
             store,
             command,
         } => {
-            let config = match store.as_deref().map(ladderpost::store::Engine::postgres) {
-                None => ladderpost::store::Config::sled(data),
-                Some(Ok(engine)) => ladderpost::store::Config {
-                    engine,
-                    ..ladderpost::store::Config::sled(data)
-                },
-                Some(Err(why)) => {
-                    eprintln!("ladderpost: {why}");
-                    return ExitCode::from(2);
-                }
-            };
+            let cache_mb = ladderpost::store::DEFAULT_CACHE / (1024 * 1024);
+            let config =
+                match ladderpost::store::Config::from_flags(store.as_deref(), data, cache_mb) {
+                    Ok(config) => config,
+                    Err(why) => {
+                        eprintln!("ladderpost: {why}");
+                        return ExitCode::from(2);
+                    }
+                };
             match ladderpost::auth::admin::run(&config, command) {
                 Ok(out) => {
                     print!("{out}");

@@ -65,15 +65,11 @@ impl GenerateFlags {
     }
 
     pub fn config(&self) -> Result<crate::store::Config, String> {
-        let engine = match (&self.store, &self.data) {
-            (Some(url), _) => crate::store::Engine::postgres(url)?,
-            (None, Some(dir)) => crate::store::Engine::Sled(dir.clone()),
+        let data = match (&self.store, &self.data) {
             (None, None) => return Err("give --data DIR or --store URL".into()),
+            (_, dir) => dir.clone().unwrap_or_default(),
         };
-        Ok(crate::store::Config {
-            engine,
-            cache_bytes: self.cache_mb.max(1) * 1024 * 1024,
-        })
+        crate::store::Config::from_flags(self.store.as_deref(), data, self.cache_mb)
     }
 }
 

@@ -82,13 +82,11 @@ impl ServeFlags {
             .unwrap_or_default();
         Ok(Settings {
             listen: self.listen,
-            store: crate::store::Config {
-                engine: match self.store {
-                    Some(url) => crate::store::Engine::postgres(&url)?,
-                    None => crate::store::Engine::Sled(self.data),
-                },
-                cache_bytes: self.cache_mb.max(1) * 1024 * 1024,
-            },
+            store: crate::store::Config::from_flags(
+                self.store.as_deref(),
+                self.data,
+                self.cache_mb,
+            )?,
             max_body: self.max_body,
             signaal_periode: self.signaal_periode,
             backups: self.backup_dir,

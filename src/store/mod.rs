@@ -230,6 +230,24 @@ impl Config {
         }
     }
 
+    /// The store the command-line flags choose: `--store URL`
+    /// (PostgreSQL) when given, else the embedded store in `--data`, with
+    /// `--cache-mb` of cache; an error names a `--store` that is no
+    /// PostgreSQL URL.
+    pub fn from_flags(
+        store: Option<&str>,
+        data: impl Into<std::path::PathBuf>,
+        cache_mb: u64,
+    ) -> Result<Config, String> {
+        Ok(Config {
+            engine: match store {
+                Some(url) => Engine::postgres(url)?,
+                None => Engine::Sled(data.into()),
+            },
+            cache_bytes: cache_mb.max(1) * 1024 * 1024,
+        })
+    }
+
     /// The embedded engine in `dir`, with the default cache.
     pub fn sled(dir: impl Into<std::path::PathBuf>) -> Config {
         Config {
