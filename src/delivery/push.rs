@@ -128,11 +128,14 @@ impl Dispatcher {
         for a in dispatcher.delivery.subscriptions()? {
             dispatcher.spawn(a);
         }
-        let supervisor = tokio::spawn(supervise(Arc::downgrade(&dispatcher)));
-        *dispatcher
-            .supervisor
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = Some(supervisor);
+        // Only a shared store changes behind this instance's back.
+        if dispatcher.delivery.shared() {
+            let supervisor = tokio::spawn(supervise(Arc::downgrade(&dispatcher)));
+            *dispatcher
+                .supervisor
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = Some(supervisor);
+        }
         Ok(dispatcher)
     }
 
@@ -498,9 +501,10 @@ impl Run {
                 }
             };
             if page.is_empty() {
-                // New messages wake it; a replay asked for on another
-                // instance is looked for now and then.
-                if let Woken::Stop = self.wait(Some(LOOK_AGAIN), changes).await {
+                // New messages wake it, and a replay asked for here; one
+                // asked for on another instance is looked for now and then.
+                let look_again = self.delivery.shared().then_some(LOOK_AGAIN);
+                if let Woken::Stop = self.wait(look_again, changes).await {
                     return;
                 }
                 continue;

@@ -69,6 +69,10 @@ pub trait DeliveryStore: Send + Sync + 'static {
     fn dead_letters(&self, id: &str) -> Result<Vec<DodeBrief>, StoreError>;
     /// Drops dead letters from `volgnummer` on (they are being replayed).
     fn clear_dead_letters(&self, id: &str, from: u64) -> Result<(), StoreError>;
+    /// Whether other instances deliver from it too (several instances on
+    /// one database): only then must registrations, removals and replays
+    /// made elsewhere be looked for.
+    fn shared(&self) -> bool;
     /// Takes or renews, for `holder`, the right to deliver to subscription
     /// `id` for the next `ttl`: `false` while another holder's right runs.
     /// It keeps two instances on one database from delivering the same

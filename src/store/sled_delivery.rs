@@ -124,6 +124,11 @@ impl DeliveryStore for SledStore {
         Ok(())
     }
 
+    /// sled locks its directory: one process delivers.
+    fn shared(&self) -> bool {
+        false
+    }
+
     /// One process has the database (sled locks it): always granted.
     fn lease(
         &self,

@@ -816,6 +816,10 @@ impl DeliveryStore for PgStore {
         Ok(())
     }
 
+    fn shared(&self) -> bool {
+        true
+    }
+
     fn lease(&self, id: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
         // The database's clock, not the instances': they may disagree.
         let millis = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
