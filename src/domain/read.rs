@@ -767,6 +767,37 @@ mod tests {
         assert!(path_of("regel-meetdatum-toekomst.xml").ends_with("/Werkproces/Meetdatum"));
         assert!(path_of("regel-referentie-intrekking.xml").ends_with("/Intrekking/TrektIn"));
         assert!(path_of("regel-dubbel-vraag.xml").ends_with("/Antwoord/Vraag"));
+        assert!(path_of("regel-vraag-onbekend.xml").ends_with("/Vragenlijst/Antwoord"));
+        assert!(path_of("regel-vraag-niet-bereikt-vng.xml").ends_with("/Vragenlijst/Antwoord"));
+    }
+
+    #[test]
+    fn questionnaire_findings_point_at_the_answer_the_questionnaire_or_the_trede() {
+        // The stray answer is the second Antwoord (question 2).
+        let errors = read("invalid/regel-vraag-niet-bereikt-regioplan.xml")
+            .map(|_| ())
+            .unwrap_err();
+        let text =
+            String::from_utf8(fixture("invalid/regel-vraag-niet-bereikt-regioplan.xml")).unwrap();
+        let second = text.match_indices("<Antwoord>").nth(1).unwrap().0;
+        let line = text[..second].matches('\n').count() + 1;
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].line, u32::try_from(line).ok());
+        let warning_path = |file: &str| {
+            let (_, warnings) = read(&format!("valid/{file}")).unwrap();
+            warnings
+                .iter()
+                .map(|w| w.path.clone().unwrap())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            warning_path("meting-0518-trede3-vragenlijst-onvolledig.xml"),
+            ["/Meting/Vragenlijst"]
+        );
+        assert_eq!(
+            warning_path("meting-0014-trede6-wijkt-af-van-vragenlijst.xml"),
+            ["/Meting/Plaatsing/Trede"]
+        );
     }
 
     #[test]

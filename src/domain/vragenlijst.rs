@@ -15,12 +15,13 @@
 //!   at the `Antwoord`.
 //! - A question on the path without an answer stops the walk: the rung
 //!   cannot be derived (`SignaalVragenlijstOnvolledig`), which is a warning,
-//!   not an error — the rung is the client-manager's decision, the answers
-//!   are registered only "where registered". Answers that some answers to
-//!   the missing questions could still reach are then kept; the others are
-//!   `RegelVraagNietBereikt`.
+//!   not an error: the client-manager assigns the rung, and only some
+//!   municipalities register the answers too (`001_*` §1.4). Answers that
+//!   some answers to the missing questions could still reach are then kept;
+//!   the others are `RegelVraagNietBereikt`.
 //! - The recorded `Trede` is compared with the derived rung
-//!   (`SignaalTredeWijktAfVanVragenlijst`), except code 9: leaving the ladder
+//!   (`SignaalTredeWijktAfVanVragenlijst`; `001_*` §2.1: staff sometimes
+//!   place "niet conform de richtlijn"), except code 9: leaving the ladder
 //!   is a status the answers do not decide (`003_*` table 3.1 lists 9 among
 //!   the values assigned *after* the questions, not as an outcome of one).
 //!   Code 0 (not yet placed) is compared: complete answers place the client.

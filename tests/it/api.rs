@@ -925,8 +925,10 @@ async fn trial_validation_reports_kind_and_warnings_without_storing() {
     assert_eq!(api.accept(&cases[0].0).await.volgnummer, 1);
 }
 
-/// The Fout or Waarschuwing codes with their (line, column, path).
-fn placed(meldingen: &[Melding]) -> Vec<(&str, Option<u32>, Option<u32>, Option<&str>)> {
+/// A Fout's or Waarschuwing's code, line, column and path.
+type Placed<'a> = (&'a str, Option<u32>, Option<u32>, Option<&'a str>);
+
+fn placed(meldingen: &[Melding]) -> Vec<Placed<'_>> {
     meldingen
         .iter()
         .map(|m| (m.code.as_str(), m.regel, m.kolom, m.pad.as_deref()))

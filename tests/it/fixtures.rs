@@ -197,6 +197,21 @@ fn validate_checks_questionnaire_answers_against_their_flow() {
 }
 
 #[test]
+fn the_complete_example_for_vendors_is_valid_without_warnings() {
+    // docs/vendors.md "A complete example": vendors copy it.
+    let doc = std::fs::read_to_string(common::root().join("docs/vendors.md")).unwrap();
+    let section = &doc[doc.find("## A complete example").expect("the section")..];
+    let start = section.find("```xml\n").expect("an xml block") + "```xml\n".len();
+    let xml = &section[start..start + section[start..].find("```").expect("block end")];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("voorbeeld.xml");
+    std::fs::write(&path, xml).unwrap();
+    let (status, v) = run(&["validate", "--format", "json"], &[path]);
+    assert_eq!(status, 0, "{v:#?}");
+    assert_eq!(v[0]["warnings"], serde_json::json!([]), "{:#}", v[0]);
+}
+
+#[test]
 fn text_output_names_code_line_column_and_path() {
     let path = common::root().join("fixtures/invalid").join(
         &common::manifest("fixtures/invalid/EXPECTED.tsv")
