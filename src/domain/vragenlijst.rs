@@ -64,6 +64,7 @@ pub struct Vraag {
     pub nee: Naar,
 }
 
+/// One row: `q(number, text, where "ja" leads, where "nee" leads)`.
 const fn q(nummer: u8, tekst: &'static str, ja: Naar, nee: Naar) -> Vraag {
     Vraag {
         nummer,
@@ -202,15 +203,22 @@ impl Stroomschema {
         groeivragen.iter().find(|g| g.trede == trede)
     }
 
-    /// The questions some answers lead to from question `vanaf`, itself
-    /// included.
-    pub fn bereikbaar(&self, vanaf: u8) -> BTreeSet<u8> {
+    /// The questions the walk can reach from question `vanaf` (itself
+    /// included): an answered question leads on by its answer, an
+    /// unanswered one either way.
+    pub fn bereikbaar(&self, vanaf: u8, antwoord: impl Fn(u8) -> Option<bool>) -> BTreeSet<u8> {
         let mut seen = BTreeSet::new();
         let mut todo = vec![vanaf];
         while let Some(n) = todo.pop() {
             let Some(vraag) = self.vraag(n) else { continue };
             if seen.insert(n) {
-                for naar in [vraag.ja, vraag.nee] {
+                let beide = [vraag.ja, vraag.nee];
+                let naar = match antwoord(n) {
+                    Some(true) => &beide[..1],
+                    Some(false) => &beide[1..],
+                    None => &beide[..],
+                };
+                for &naar in naar {
                     if let Naar::Vraag(next) = naar {
                         todo.push(next);
                     }
@@ -223,6 +231,7 @@ impl Stroomschema {
     /// Walks `antwoorden` through this version from question 1.
     pub fn afleiden(&'static self, antwoorden: &[Antwoord]) -> Afleiding {
         let antwoord = |n: u8| antwoorden.iter().position(|a| a.vraag.get() == n);
+        let waarde = |n: u8| antwoord(n).map(|i| antwoorden[i].ja);
         let mut pad = Vec::new();
         let mut op_pad = BTreeSet::new();
         let mut at = 1;
@@ -245,7 +254,7 @@ impl Stroomschema {
             }
         };
         let nog_bereikbaar = match uitkomst {
-            Uitkomst::Onvolledig { vraag } => self.bereikbaar(vraag),
+            Uitkomst::Onvolledig { vraag } => self.bereikbaar(vraag, waarde),
             Uitkomst::Trede(_) => BTreeSet::new(),
         };
         let mut fouten = Vec::new();
@@ -460,7 +469,7 @@ mod tests {
                 }
             }
             let all: BTreeSet<u8> = schema.vragen.iter().map(|v| v.nummer).collect();
-            assert_eq!(schema.bereikbaar(1), all, "{:?}", schema.versie);
+            assert_eq!(schema.bereikbaar(1, |_| None), all, "{:?}", schema.versie);
         }
     }
 
@@ -902,6 +911,24 @@ mod tests {
             a.onvolledig().map(|f| f.message),
             Some("question 1 of vng-2011 has no answer, so the rung cannot be derived".to_owned())
         );
+    }
+
+    #[test]
+    fn after_a_missing_answer_the_given_answers_still_decide_what_is_reachable() {
+        // 3 unanswered: 4 can be reached (3 nee), but 4 ja ends at Trede 3,
+        // so 5 cannot.
+        let a = REGIOPLAN_2008.afleiden(&antwoorden(&[(1, N), (4, J), (5, J)]));
+        assert_eq!(a.uitkomst, Uitkomst::Onvolledig { vraag: 3 });
+        assert_eq!(
+            a.fouten
+                .iter()
+                .map(|(i, f)| (*i, f.code))
+                .collect::<Vec<_>>(),
+            [(2, Code::RegelVraagNietBereikt)]
+        );
+        // With 4 nee, 5 can.
+        let a = REGIOPLAN_2008.afleiden(&antwoorden(&[(1, N), (4, N), (5, J)]));
+        assert!(a.fouten.is_empty(), "{:?}", a.fouten);
     }
 
     #[test]
