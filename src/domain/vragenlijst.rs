@@ -21,9 +21,8 @@
 //!   the others are `RegelVraagNietBereikt`.
 //! - The recorded `Trede` is compared with the derived rung
 //!   (`SignaalTredeWijktAfVanVragenlijst`; `001_*` §2.1: staff sometimes
-//!   place "niet conform de richtlijn"), except code 9: leaving the ladder
-//!   is a status the answers do not decide (`003_*` table 3.1 lists 9 among
-//!   the values assigned *after* the questions, not as an outcome of one).
+//!   place "niet conform de richtlijn"), except code 9: "uit de ladder"
+//!   (`001_*` appendix 5, item 13) is a status no question leads to.
 //!   Code 0 (not yet placed) is compared: complete answers place the client.
 //! - Schema 1.0 carries no answer to table 3.2's question, so growth
 //!   potential is not derived; [`Afleiding::groeivraag`] names the question
