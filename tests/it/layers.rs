@@ -15,6 +15,7 @@ const LAYERS: &[&[&str]] = &[
     &["validate"],
     &["store"],
     &["history"],
+    &["reports"],
     &["auth", "delivery"],
     &["replies"],
     &["http_error"],
