@@ -213,7 +213,6 @@ pub async fn srg(
 /// municipality whose organisation takes part.
 pub async fn benchmark(
     State(state): State<AppState>,
-    sink: AuditSink,
     headers: HeaderMap,
     Query(p): Query<Params>,
 ) -> Result<Response, ApiError> {
@@ -231,8 +230,13 @@ pub async fn benchmark(
                 })?,
         ),
     };
-    let gemeenten = state.auth.benchmark_gemeenten().map_err(ApiError::from)?;
-    sink.gemeente("benchmark");
+    let auth = state.auth.store().clone();
+    let organisaties = super::blocking(move || auth.organisations()).await?;
+    let deelname: Vec<(bool, Vec<String>)> = organisaties
+        .into_iter()
+        .map(|o| (o.benchmark, o.gemeenten))
+        .collect();
+    let gemeenten = reports::benchmark_gemeenten(&deelname);
     let drempel = state.drempel;
     let name = format!("benchmark-{}", peildatum.tekst);
     let report = compute(&state, move |s| {

@@ -373,21 +373,6 @@ impl Auth {
         Ok(updated?.then_some(org))
     }
 
-    /// The municipalities of every organisation that takes part in the
-    /// benchmark, each once, in order.
-    pub fn benchmark_gemeenten(&self) -> Result<Vec<String>, StoreError> {
-        let mut out: Vec<String> = self
-            .store
-            .organisations()?
-            .into_iter()
-            .filter(|o| o.benchmark)
-            .flat_map(|o| o.gemeenten)
-            .collect();
-        out.sort();
-        out.dedup();
-        Ok(out)
-    }
-
     /// Creates a credential; returns it with its token (shown once).
     pub fn add_credential(
         &self,

@@ -137,7 +137,7 @@ impl Csv for Benchmark {
             for c in &g.treden {
                 t.row([
                     g.gemeente.clone(),
-                    g.clienten.map(|n| n.to_string()).unwrap_or_default(),
+                    g.clienten.to_string(),
                     c.trede.to_string(),
                     match &c.aandeel {
                         Aandeel::Procent(p) => format!("{p:.1}"),

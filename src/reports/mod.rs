@@ -528,10 +528,10 @@ pub fn jaar(store: &dyn Store, vraag: &Vraag, jaar: u16) -> Result<Jaar, StoreEr
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Aandeel {
-    /// Percent of the municipality's clients, one decimal.
+    /// Percent of the municipality's clients, of counts rounded to
+    /// [`afrondingsbasis`], one decimal.
     Procent(f64),
-    /// Fewer clients than the threshold (`"<10"`), or hidden so that a
-    /// suppressed cell cannot be recomputed from the others (`"x"`).
+    /// Fewer clients than the threshold: `"<10"`.
     Onderdrukt(String),
 }
 
@@ -544,9 +544,8 @@ pub struct BenchmarkCel {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BenchmarkRij {
     pub gemeente: String,
-    /// The number of clients, only when no cell is suppressed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub clienten: Option<u64>,
+    /// The number of clients, rounded to [`afrondingsbasis`].
+    pub clienten: u64,
     pub treden: Vec<BenchmarkCel>,
 }
 
@@ -556,12 +555,31 @@ pub struct Benchmark {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subgroep: Option<u8>,
     pub drempel: u64,
+    /// The base counts are rounded to.
+    pub afronding: u64,
     pub gemeenten: Vec<BenchmarkRij>,
 }
 
-/// The stand in percentages per rung for each of `gemeenten` (those that
-/// take part), of clients in `subgroep` if given; cells under `drempel`
-/// clients suppressed, and where exactly one is, the next smallest too.
+/// The municipalities in the benchmark: those every organisation acting
+/// for them takes part (so one organisation cannot publish another's
+/// clients); `organisaties` as (takes part, municipalities).
+pub fn benchmark_gemeenten(organisaties: &[(bool, Vec<String>)]) -> Vec<String> {
+    let mut all: Vec<&String> = organisaties.iter().flat_map(|(_, g)| g).collect();
+    all.sort();
+    all.dedup();
+    all.into_iter()
+        .filter(|g| {
+            organisaties
+                .iter()
+                .filter(|(_, gs)| gs.contains(g))
+                .all(|(deelname, _)| *deelname)
+        })
+        .cloned()
+        .collect()
+}
+
+/// The stand in percentages per rung for each of `gemeenten`, of clients
+/// in `subgroep` if given, with small cells suppressed ([`onderdruk`]).
 pub fn benchmark(
     store: &dyn Store,
     gemeenten: &[String],
@@ -586,44 +604,47 @@ pub fn benchmark(
         peildatum: peildatum.tekst.clone(),
         subgroep,
         drempel,
+        afronding: afrondingsbasis(drempel),
         gemeenten: rijen,
     })
 }
 
+/// The base benchmark counts are rounded to: 5, or more for a threshold
+/// above 20, so that a suppressed cell's value stays uncertain by at least
+/// the threshold's size (below).
+pub fn afrondingsbasis(drempel: u64) -> u64 {
+    drempel.div_ceil(4).div_ceil(5).max(1) * 5
+}
+
+fn afgerond(n: u64, basis: u64) -> u64 {
+    (n + basis / 2) / basis * basis
+}
+
+/// A row of the benchmark: cells under `drempel` clients shown as
+/// `"<drempel"`, the others as shares of counts rounded to the base, the
+/// total rounded too. Why rounding rather than hiding more cells: the
+/// shares of exact counts give the total away (their decimals pin it
+/// down), and then one suppressed cell is the total less the others;
+/// with every count rounded, the others' sum is uncertain by several
+/// bases, wider than the threshold.
 fn onderdruk(gemeente: &str, treden: &[TredeTelling], drempel: u64) -> BenchmarkRij {
-    let totaal: u64 = treden.iter().map(|t| t.clienten).sum();
-    let klein: Vec<bool> = treden.iter().map(|t| t.clienten < drempel).collect();
-    let mut verborgen = vec![false; treden.len()];
-    if klein.iter().filter(|&&k| k).count() == 1 {
-        // The smallest cell shown would give the suppressed one away.
-        if let Some((i, _)) = treden
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !klein[*i])
-            .min_by_key(|(_, t)| t.clienten)
-        {
-            verborgen[i] = true;
-        }
-    }
-    let onderdrukt = klein.iter().any(|&k| k);
+    let basis = afrondingsbasis(drempel);
+    let totaal = afgerond(treden.iter().map(|t| t.clienten).sum(), basis);
     let cellen = treden
         .iter()
-        .enumerate()
-        .map(|(i, t)| BenchmarkCel {
+        .map(|t| BenchmarkCel {
             trede: t.trede,
-            aandeel: if klein[i] {
+            aandeel: if t.clienten < drempel {
                 Aandeel::Onderdrukt(format!("<{drempel}"))
-            } else if verborgen[i] {
-                Aandeel::Onderdrukt("x".into())
             } else {
-                let pct = t.clienten as f64 * 100.0 / totaal.max(1) as f64;
+                let pct = afgerond(t.clienten, basis) as f64 * 100.0 / totaal.max(1) as f64;
                 Aandeel::Procent((pct * 10.0).round() / 10.0)
             },
         })
         .collect();
     BenchmarkRij {
         gemeente: gemeente.to_string(),
-        clienten: (!onderdrukt).then_some(totaal),
+        clienten: totaal,
         treden: cellen,
     }
 }
@@ -655,17 +676,75 @@ mod tests {
     }
 
     #[test]
-    fn one_small_cell_hides_the_next_smallest_too_and_the_total() {
+    fn small_cells_are_suppressed_and_the_rest_shown_of_rounded_counts() {
         let r = onderdruk("0363", &telling([20, 30, 40, 50, 60, 70, 25, 5]), 10);
-        assert_eq!(r.clienten, None);
+        assert_eq!(r.clienten, 300);
         assert_eq!(
             shown(&r),
-            ["x", "10", "13.3", "16.7", "20", "23.3", "8.3", "<10"]
+            ["6.7", "10", "13.3", "16.7", "20", "23.3", "8.3", "<10"]
         );
-        let r = onderdruk("0363", &telling([20, 30, 40, 50, 60, 70, 25, 10]), 10);
-        assert_eq!(r.clienten, Some(305));
-        let r = onderdruk("0363", &telling([0, 3, 40, 50, 60, 70, 25, 10]), 10);
-        assert_eq!(shown(&r)[..3], ["<10", "<10", "15.6"]);
+        let r = onderdruk("0363", &telling([0, 3, 40, 52, 60, 70, 23, 10]), 10);
+        assert_eq!(r.clienten, 260);
+        assert_eq!(shown(&r)[..4], ["<10", "<10", "15.4", "19.2"]);
+        assert_eq!(afrondingsbasis(10), 5);
+        assert_eq!(afrondingsbasis(20), 5);
+        assert_eq!(afrondingsbasis(21), 10);
+    }
+
+    /// What an attacker can learn of a row with one suppressed cell: the
+    /// values that cell could have, given everything the row shows.
+    fn candidates(r: &BenchmarkRij, drempel: u64) -> Vec<u64> {
+        let basis = afrondingsbasis(drempel);
+        // The shown cells' rounded counts follow from shares and total;
+        // each true count lies within half a base of its rounded one.
+        let (mut lo, mut hi) = (0u64, 0u64);
+        for c in &r.treden {
+            if let Aandeel::Procent(p) = c.aandeel {
+                let rounded = (p * r.clienten as f64 / 100.0 / basis as f64).round() as u64 * basis;
+                lo += rounded.saturating_sub(basis / 2).max(drempel);
+                hi += rounded + (basis - 1) / 2;
+            }
+        }
+        (0..drempel)
+            .filter(|v| {
+                // Some total within rounding of the shown one is reachable.
+                (lo..=hi).any(|others| afgerond(others + v, basis) == r.clienten)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_single_suppressed_cell_cannot_be_recomputed() {
+        // The review's row: with exact shares its rung 9 was recomputable.
+        let r = onderdruk("0363", &telling([16, 30, 20, 11, 10, 10, 19, 5]), 10);
+        assert!(candidates(&r, 10).len() >= 3, "{:?}", candidates(&r, 10));
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..300 {
+            let mut counts = [0u64; 8];
+            for c in counts.iter_mut() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *c = 10 + x % 60;
+            }
+            let small = (x % 8) as usize;
+            counts[small] = x % 10;
+            let r = onderdruk("0363", &telling(counts), 10);
+            let found = candidates(&r, 10);
+            assert!(found.contains(&counts[small]), "{counts:?}: {found:?}");
+            assert!(found.len() >= 3, "{counts:?} leaves only {found:?}");
+        }
+    }
+
+    #[test]
+    fn a_municipality_is_in_the_benchmark_only_if_all_its_organisations_take_part() {
+        let orgs = vec![
+            (true, vec!["0534".to_string(), "0553".to_string()]),
+            (false, vec!["0553".to_string()]),
+            (true, vec!["0363".to_string()]),
+            (false, vec![]),
+        ];
+        assert_eq!(benchmark_gemeenten(&orgs), ["0363", "0534"]);
     }
 
     #[test]

@@ -42,8 +42,8 @@ pub struct Werklijsten {
     /// The latest measurement's `UitersteMeetdatum` has passed.
     #[serde(rename = "teLaat")]
     pub te_laat: Vec<Werkregel>,
-    /// Not overdue; the next measurement (planned, else latest date) falls
-    /// within `binnen_dagen`.
+    /// Not overdue; the next measurement (the planned date, or once that
+    /// has passed or is absent the latest date) falls within `binnen_dagen`.
     pub binnenkort: Vec<Werkregel>,
     /// The latest measurement raised `signaal.*` warnings.
     pub signalen: Vec<Werkregel>,
@@ -52,7 +52,7 @@ pub struct Werklijsten {
 }
 
 /// `yyyymmdd` as `YYYY-MM-DD`.
-pub(super) fn dag_tekst(dag: u32) -> String {
+fn dag_tekst(dag: u32) -> String {
     format!(
         "{:04}-{:02}-{:02}",
         dag / 10_000,
@@ -74,8 +74,9 @@ fn regel(bsn: &str, v: &Stip) -> Werkregel {
     }
 }
 
-/// The worklists of `gemeente` at `peildatum`, from each client's latest
-/// valid measurement (as known now) if it counts for the municipality.
+/// The worklists of `gemeente` at `peildatum`, from each client's state
+/// then (its latest valid measurement, as known now) if it counts for the
+/// municipality.
 /// Clients off the ladder (rung 9) are out of view and on no list.
 pub fn werklijsten(
     store: &dyn Store,
@@ -88,13 +89,17 @@ pub fn werklijsten(
     let (mut te_laat, mut binnenkort, mut signalen) = (Vec::new(), Vec::new(), Vec::new());
     store.tijdlijnen(Some(gemeente), &mut |t| {
         let Some(v) = t
-            .toestand(u32::MAX, &z)
+            .toestand(peildatum.dag, &z)
             .filter(|v| v.gemeente == gemeente && v.trede != 9)
         else {
             return;
         };
         let overdue = v.uiterste_meetdatum.is_some_and(|d| d < peildatum.dag);
-        let next = v.geplande_meetdatum.or(v.uiterste_meetdatum);
+        // A planned date that has passed leaves the latest date as due.
+        let next = v
+            .geplande_meetdatum
+            .filter(|&d| d >= peildatum.dag)
+            .or(v.uiterste_meetdatum);
         if overdue {
             te_laat.push(regel(&t.bsn, v));
         } else if next.is_some_and(|d| d >= peildatum.dag && d <= grens) {

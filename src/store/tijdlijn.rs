@@ -30,6 +30,10 @@ pub struct Tijdlijn {
 pub struct Stip {
     /// The message that carried it.
     pub volgnummer: u64,
+    /// The message that began its chain (its own number for a Meting; a
+    /// Correctie takes the place of what it corrects): of two versions
+    /// measured on one day, the later chain counts.
+    pub orde: u64,
     pub gemeente: String,
     /// Valid time, as a day number `yyyymmdd`.
     pub meetdatum: u32,
@@ -99,6 +103,7 @@ impl Stip {
         };
         Stip {
             volgnummer: record.volgnummer,
+            orde: record.volgnummer,
             gemeente: record.gemeente.clone(),
             meetdatum: dagnummer(&rij.meetdatum).unwrap_or(0),
             bekend: record.ontvangen,
@@ -148,7 +153,16 @@ impl Tijdlijn {
             let earlier = client[..i].iter().map(|s| &s.record);
             let target = s.record.target(earlier);
             let rij = match &s.record.meting {
-                Some(rij) if rij.geboortedatum.is_empty() => reread(s).or(Some(rij.clone())),
+                Some(rij) if rij.geboortedatum.is_empty() => match reread(s) {
+                    Some(full) => Some(full),
+                    None => {
+                        tracing::warn!(
+                            volgnummer = s.record.volgnummer,
+                            "a stored message could not be read again; its timeline lacks birth date, sex, income, instruments and planning"
+                        );
+                        Some(rij.clone())
+                    }
+                },
                 other => other.clone(),
             };
             t.apply(&s.record, rij.as_ref(), target);
@@ -159,6 +173,7 @@ impl Tijdlijn {
     /// Applies one newly stored record: a version added, and the one a
     /// Correctie or Intrekking names (`target`) ended.
     pub fn apply(&mut self, record: &Record, rij: Option<&MetingRij>, target: Option<u64>) {
+        let mut orde = record.volgnummer;
         if let Some(target) = target {
             if let Some(v) = self.versies.iter_mut().find(|v| v.volgnummer == target) {
                 v.einde = Some(Einde {
@@ -166,21 +181,25 @@ impl Tijdlijn {
                     moment: record.ontvangen,
                     ingetrokken: record.soort == Soort::Intrekking,
                 });
+                orde = v.orde;
             }
         }
         if let (Soort::Meting | Soort::Correctie, Some(rij)) = (record.soort, rij) {
-            self.versies.push(Stip::of(record, rij));
+            self.versies.push(Stip {
+                orde,
+                ..Stip::of(record, rij)
+            });
         }
     }
 
     /// The client's state at `datum` (`yyyymmdd`): its latest valid
     /// version with a measurement date on or before it; of two on one day
-    /// the later accepted.
+    /// the one whose chain began later ([`Stip::orde`]).
     pub fn toestand(&self, datum: u32, zicht: &Zicht) -> Option<&Stip> {
         self.versies
             .iter()
             .filter(|v| v.meetdatum <= datum && v.geldig(zicht))
-            .max_by_key(|v| (v.meetdatum, v.volgnummer))
+            .max_by_key(|v| (v.meetdatum, v.orde))
     }
 
     /// The municipalities it has versions in, each once.
@@ -201,17 +220,39 @@ impl Tijdlijn {
     }
 }
 
-/// The facts of a stored measurement as read from its original bytes.
+/// The facts of a stored measurement that records stored before reports
+/// lack, read again from its original bytes. Schema validity is all it
+/// needs: a rule added since (a message accepted then may break it now)
+/// must not lose a client's facts.
 fn reread(s: &Stored) -> Option<MetingRij> {
-    let valid = crate::validate::validate(&s.raw).ok()?;
-    let (crate::domain::Document::Meting(_) | crate::domain::Document::Correctie(_)) =
-        &valid.document
-    else {
-        return None;
+    let mut rij = s.record.meting.clone()?;
+    let tree = crate::validate::validate_schema(&s.raw).ok()?;
+    let root = tree.root();
+    let (client, werkproces) = (root.child("Client")?, root.child("Werkproces")?);
+    let kenmerken = root.child("Klantkenmerken");
+    let ja = |name: &str| {
+        kenmerken
+            .and_then(|k| k.child_value(name))
+            .map(|v| v == "true" || v == "1")
     };
-    super::Draft::of(&valid.document, &valid.warnings, 0..0)
-        .ok()?
-        .meting
+    rij.geboortedatum = client.child_value("Geboortedatum")?.to_string();
+    rij.geslacht = client.child_value("Geslacht").map(str::to_string);
+    rij.inkomenssituatie = kenmerken
+        .map(|k| {
+            k.children_named("Inkomenssituatie")
+                .map(|e| e.value().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    rij.instrument_in_gebruik = ja("InstrumentInGebruik");
+    rij.instrument_ingezet = ja("InstrumentIngezet");
+    rij.geplande_meetdatum = werkproces
+        .child_value("GeplandeMeetdatum")
+        .map(str::to_string);
+    rij.uiterste_meetdatum = werkproces
+        .child_value("UitersteMeetdatum")
+        .map(str::to_string);
+    Some(rij)
 }
 
 /// The timelines a round of newly stored records changes, in the order the
@@ -254,11 +295,13 @@ pub(crate) fn rebuild_for(
     let mut copied: HashMap<&str, Vec<&Stored>> = HashMap::new();
     for s in batch {
         let bsn = s.record.bsn.as_str();
-        copied.entry(bsn).or_insert_with(|| {
-            order.push(bsn);
-            Vec::new()
-        });
-        copied.get_mut(bsn).into_iter().for_each(|v| v.push(s));
+        copied
+            .entry(bsn)
+            .or_insert_with(|| {
+                order.push(bsn);
+                Vec::new()
+            })
+            .push(s);
     }
     order
         .into_iter()
@@ -316,9 +359,7 @@ mod tests {
             record(4, Soort::Correctie, Some(3), "2024-05-01", "5"),
             record(5, Soort::Intrekking, Some(1), "", ""),
         ];
-        let mut t = Tijdlijn::default();
-        let rounds = apply_round(&records, |_| Ok(None)).unwrap();
-        t.clone_from(&rounds[0]);
+        let t = apply_round(&records, |_| Ok(None)).unwrap().remove(0);
         assert_eq!(t.versies.len(), 4);
         let rung = |d, z: &Zicht| t.toestand(d, z).map(|s| s.trede);
         // Now: the chain ends in 4 (rung 5, dated 2024-05-01); 1 is withdrawn.
@@ -333,6 +374,41 @@ mod tests {
         };
         assert_eq!(rung(20240601, &then), Some(3));
         assert_eq!(rung(20240531, &then), Some(2));
+    }
+
+    #[test]
+    fn a_correctie_keeps_its_originals_place_among_measurements_of_one_day() {
+        let records = vec![
+            record(1, Soort::Meting, None, "2024-01-10", "2"),
+            record(2, Soort::Meting, None, "2024-01-10", "6"),
+            record(3, Soort::Correctie, Some(1), "2024-01-10", "3"),
+        ];
+        let t = apply_round(&records, |_| Ok(None)).unwrap().remove(0);
+        assert_eq!(t.toestand(20240110, &now(3)).map(|s| s.trede), Some(6));
+        // Correcting the later one still counts.
+        let more = [record(4, Soort::Correctie, Some(2), "2024-01-10", "5")];
+        let t = apply_round(&more, |_| Ok(Some(t.clone())))
+            .unwrap()
+            .remove(0);
+        assert_eq!(t.toestand(20240110, &now(4)).map(|s| s.trede), Some(5));
+    }
+
+    #[test]
+    fn facts_are_read_again_from_a_message_that_no_rule_would_accept_now() {
+        // Schema-valid, but its Meetdatum lies after sending: a rule error.
+        let raw = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/invalid/regel-meetdatum-toekomst.xml"
+        ))
+        .unwrap();
+        assert!(crate::validate::validate(&raw).is_err());
+        let mut r = record(1, Soort::Meting, None, "2024-01-10", "2");
+        if let Some(rij) = &mut r.meting {
+            rij.geboortedatum.clear();
+        }
+        let s = Stored { record: r, raw };
+        let t = Tijdlijn::of("123456782", &[s]);
+        assert!(t.versies[0].geboortedatum > 19000000, "{t:?}");
     }
 
     #[test]
