@@ -8,6 +8,7 @@ mod abonnementen;
 mod beheer;
 mod berichten;
 mod clienten;
+pub mod dashboard;
 mod extract;
 mod feed;
 pub mod guard;
@@ -72,6 +73,8 @@ pub struct Shared {
     /// Where `POST /api/v1/beheer/backups` writes its copies (`--backup-dir`);
     /// none: no online backups.
     pub backups: Option<std::path::PathBuf>,
+    /// The dashboard's sessions, of this instance only.
+    pub sessions: Arc<crate::dashboard::Sessions>,
     /// Permits for CPU-heavy reading and validation, one per core: such
     /// work runs on the blocking pool, so it can never hold up the async
     /// workers that answer `/health` and every other request.
@@ -251,6 +254,24 @@ fn routes() -> Vec<Route> {
             beheer::backup,
             personal(Beheer),
         ),
+        // The dashboard: its pages sign in by session cookie (see
+        // api::dashboard); login, logout and the stylesheet are public,
+        // logout and login check their own CSRF token and Origin.
+        route(M::GET, "/", dashboard::home, PUBLIC),
+        route(
+            M::GET,
+            "/dashboard/inloggen",
+            dashboard::inloggen_form,
+            PUBLIC,
+        ),
+        route(M::POST, "/dashboard/inloggen", dashboard::inloggen, PUBLIC),
+        route(
+            M::POST,
+            "/dashboard/uitloggen",
+            dashboard::uitloggen,
+            PUBLIC,
+        ),
+        route(M::GET, "/dashboard/stijl.css", dashboard::stijl, PUBLIC),
         route(M::GET, "/health", health::health, PUBLIC),
         route(M::GET, "/metrics", health::metrics, PUBLIC),
     ]

@@ -20,7 +20,8 @@ use crate::diagnostics::Code;
 use crate::http_error::ApiError;
 
 /// Sets the security headers on a response; `Strict-Transport-Security`
-/// only when `tls` (browsers ignore it over plain HTTP anyway).
+/// only when `tls` (browsers ignore it over plain HTTP anyway). A
+/// `Content-Security-Policy` the response already has is kept.
 pub fn security_headers(headers: &mut axum::http::HeaderMap, tls: bool) {
     let mut set = |name, value: &'static str| {
         headers.insert(name, HeaderValue::from_static(value));
@@ -28,7 +29,6 @@ pub fn security_headers(headers: &mut axum::http::HeaderMap, tls: bool) {
     set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(header::CACHE_CONTROL, "no-store");
     set(header::X_FRAME_OPTIONS, "DENY");
-    set(header::CONTENT_SECURITY_POLICY, "default-src 'none'");
     set(header::REFERRER_POLICY, "no-referrer");
     if tls {
         set(
@@ -36,6 +36,11 @@ pub fn security_headers(headers: &mut axum::http::HeaderMap, tls: bool) {
             "max-age=31536000; includeSubDomains",
         );
     }
+    // A page that needs more (the dashboard's own stylesheet) sets its
+    // own policy; everything else gets the strictest there is.
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static("default-src 'none'"));
 }
 
 /// Gives a request's whole body `limit` to arrive, counted from now (the
