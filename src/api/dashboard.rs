@@ -84,7 +84,8 @@ pub fn to_login() -> Response {
 }
 
 /// Every dashboard answer: its CSP (the service's strict one plus its own
-/// stylesheet), and errors of the API's kind as an HTML page.
+/// stylesheet), its referrer policy, and errors of the API's kind as an
+/// HTML page.
 pub fn finish(response: Response) -> Response {
     let mut response = match crate::http_error::errors_of(&response) {
         Some(errors) => {
@@ -115,9 +116,17 @@ pub fn finish(response: Response) -> Response {
         }
         None => response,
     };
-    response.headers_mut().insert(
+    let headers = response.headers_mut();
+    headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(crate::dashboard::CSP),
+    );
+    // Browsers send a form post's `Origin` as `null` under the service's
+    // usual `no-referrer`; within the site it is needed (CSRF check), and
+    // to other sites nothing is sent still.
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
     );
     response
 }

@@ -344,3 +344,138 @@ async fn revoking_a_token_ends_its_sessions() {
         "the session ended with its token"
     );
 }
+
+// ---------------------------------------------------------------------------
+// In a real browser
+// ---------------------------------------------------------------------------
+
+use common::webdriver::{Browser, Tools};
+use serde_json::json;
+
+/// WebDriver's Tab key.
+const TAB: &str = "\u{E004}";
+
+fn screenshots() -> std::path::PathBuf {
+    common::root().join("target/screenshots")
+}
+
+/// What every page must pass: axe-core finds nothing, every chart is an
+/// image with a title, a description and a data table beside it, and Tab
+/// reaches every control, each with a visible focus outline. Saves a
+/// screenshot as `name.png`.
+async fn check_page(browser: &Browser, tools: &Tools, name: &str) {
+    browser
+        .screenshot(&screenshots().join(format!("{name}.png")))
+        .await;
+    let violations = browser.axe(tools).await;
+    assert!(
+        violations.is_empty(),
+        "{name}: axe-core found\n{}",
+        violations.join("\n")
+    );
+    let charts = browser
+        .script(
+            "return Array.from(document.querySelectorAll('svg')).map(s => {
+                 const ids = (s.getAttribute('aria-labelledby') || '').split(' ').filter(x => x);
+                 const named = ids.length === 2 && ids.every(i => {
+                     const e = document.getElementById(i); return e && e.textContent.trim().length > 0; });
+                 const title = s.querySelector(':scope > title'), desc = s.querySelector(':scope > desc');
+                 const section = s.closest('section');
+                 const table = section && section.querySelector('table caption');
+                 return (s.getAttribute('role') === 'img' && named && title && desc && table)
+                     ? '' : (s.id || 'an svg') + ' has no complete text alternative';
+             }).filter(x => x);",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        charts,
+        json!([]),
+        "{name}: charts without a text alternative"
+    );
+    tab_reaches_every_control(browser, name).await;
+}
+
+async fn tab_reaches_every_control(browser: &Browser, name: &str) {
+    const KEY: &str = "const key = e => e.tagName.toLowerCase() + '#' + (e.id || '') + '[' + (e.name || '') + ']('
+        + (e.getAttribute('href') || '') + ')' + e.textContent.trim().slice(0, 40);";
+    let controls = browser
+        .script(
+            &format!(
+                "{KEY} return Array.from(document.querySelectorAll(
+                    'a[href], button, input:not([type=hidden]), select, textarea, summary'))
+                  .filter(e => !e.disabled && e.getClientRects().length > 0).map(key);"
+            ),
+            json!([]),
+        )
+        .await;
+    let controls: std::collections::BTreeSet<String> = controls
+        .as_array()
+        .expect("controls")
+        .iter()
+        .map(|c| c.as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(!controls.is_empty(), "{name}: no controls");
+    browser
+        .script(
+            "document.activeElement.blur(); window.scrollTo(0, 0);",
+            json!([]),
+        )
+        .await;
+    let mut reached = std::collections::BTreeSet::new();
+    // A date field takes three Tabs (day, month, year): room for that.
+    for _ in 0..controls.len() * 4 + 10 {
+        browser.press(TAB).await;
+        let focused = browser
+            .script(
+                &format!(
+                    "{KEY} const e = document.activeElement; if (!e || e === document.body) return null;
+                     const s = getComputedStyle(e);
+                     return [key(e), s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2];"
+                ),
+                json!([]),
+            )
+            .await;
+        if let Some([k, visible]) = focused.as_array().map(|a| a.as_slice()) {
+            let k = k.as_str().unwrap_or_default().to_string();
+            assert_eq!(
+                visible,
+                &json!(true),
+                "{name}: {k} has no visible focus outline"
+            );
+            reached.insert(k);
+        }
+        if controls.is_subset(&reached) {
+            break;
+        }
+    }
+    let missed: Vec<&String> = controls.difference(&reached).collect();
+    assert!(missed.is_empty(), "{name}: Tab never reached {missed:?}");
+}
+
+#[tokio::test]
+async fn the_dashboard_in_a_real_browser_is_accessible_and_shows_the_api_figures() {
+    let Some(tools) = Tools::find("dashboard browser test") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let browser = Browser::start(&tools).await;
+
+    // Signed out, the dashboard is the login form.
+    browser.goto(&server.url("/dashboard/inloggen")).await;
+    let url = browser.url().await;
+    assert!(url.ends_with("/dashboard/inloggen"), "{url}");
+    assert_eq!(browser.title().await, "Inloggen – ladderpost");
+    check_page(&browser, &tools, "inloggen").await;
+    let field = browser.find("#token").await;
+    browser.type_into(&field, &server.token).await;
+    let submit = browser.find("form.inloggen button[type=submit]").await;
+    browser.click(&submit).await;
+    let url = browser.url().await;
+    let text = browser
+        .script("return document.body.innerText;", json!([]))
+        .await;
+    assert!(url.ends_with("/dashboard"), "{url}: {text}");
+    browser.quit().await;
+}

@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 /// The W3C name of an element reference.
-const ELEMENT: &str = "element-6066-11e4-a52f-4eb8-9e0c9b1b7d1e";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// What the browser tests need on the machine.
 pub struct Tools {
@@ -212,7 +212,7 @@ impl Browser {
             .await;
         v[ELEMENT]
             .as_str()
-            .unwrap_or_else(|| panic!("no element {css}"))
+            .unwrap_or_else(|| panic!("no element {css}: {v}"))
             .to_string()
     }
 
