@@ -77,7 +77,92 @@ pub struct Keuze {
     pub groepeer_op: Option<String>,
 }
 
+/// Why a choice in the form cannot be shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeuzeFout {
+    /// A value that is not what the field takes.
+    Ongeldig(String),
+    /// A municipality the caller does not act for.
+    NietUwGemeente(String),
+    /// The caller acts for no municipality at all.
+    GeenGemeenten,
+}
+
+/// Whether `s` is a real date written `YYYY-MM-DD`.
+pub fn is_datum(s: &str) -> bool {
+    s.len() == 10 && crate::time::day_number(s).is_some_and(|n| crate::time::date_of_day(n) == s)
+}
+
+/// The same day a year before (28 February for the 29th).
+pub fn jaar_eerder(d: &str) -> String {
+    let year: i64 = d.get(0..4).and_then(|y| y.parse().ok()).unwrap_or(0);
+    let same = format!("{:04}{}", year - 1, d.get(4..).unwrap_or(""));
+    if is_datum(&same) {
+        same
+    } else {
+        format!("{:04}-02-28", year - 1)
+    }
+}
+
 impl Keuze {
+    /// The choice from the query string, with defaults: the caller's first
+    /// municipality, `vandaag`, the same day a year earlier, no grouping.
+    pub fn kies(
+        gemeenten: &[String],
+        gemeente: Option<&str>,
+        peildatum: Option<&str>,
+        van: Option<&str>,
+        groepeer_op: Option<&str>,
+        vandaag: &str,
+    ) -> Result<Keuze, KeuzeFout> {
+        let mut gemeenten = gemeenten.to_vec();
+        gemeenten.sort();
+        let gemeente = match gemeente.filter(|g| !g.is_empty()) {
+            Some(g) if gemeenten.iter().any(|o| o == g) => g.to_string(),
+            Some(g) if g.len() == 4 && g.bytes().all(|b| b.is_ascii_digit()) => {
+                return Err(KeuzeFout::NietUwGemeente(g.to_string()))
+            }
+            Some(g) => {
+                return Err(KeuzeFout::Ongeldig(format!(
+                    "gemeente {g:?} is geen CBS-code van vier cijfers"
+                )))
+            }
+            None => gemeenten.first().cloned().ok_or(KeuzeFout::GeenGemeenten)?,
+        };
+        let datum_of =
+            |v: Option<&str>, veld: &str, standaard: String| match v.filter(|v| !v.is_empty()) {
+                Some(d) if is_datum(d) => Ok(d.to_string()),
+                Some(d) => Err(KeuzeFout::Ongeldig(format!(
+                    "{veld} {d:?} is geen datum JJJJ-MM-DD"
+                ))),
+                None => Ok(standaard),
+            };
+        let peildatum = datum_of(peildatum, "peildatum", vandaag.to_string())?;
+        let van = datum_of(van, "van", jaar_eerder(&peildatum))?;
+        if van >= peildatum {
+            return Err(KeuzeFout::Ongeldig(
+                "de datum om mee te vergelijken (van) moet vóór de peildatum liggen".into(),
+            ));
+        }
+        let groepeer_op = match groepeer_op.filter(|g| !g.is_empty()) {
+            Some(g) if GROEPERINGEN.iter().any(|(v, _)| *v == g) => Some(g.to_string()),
+            Some(g) => {
+                return Err(KeuzeFout::Ongeldig(format!(
+                    "groepeerOp {g:?} is geen van: {}",
+                    GROEPERINGEN.map(|(v, _)| v).join(", ")
+                )))
+            }
+            None => None,
+        };
+        Ok(Keuze {
+            gemeenten,
+            gemeente,
+            peildatum,
+            van,
+            groepeer_op,
+        })
+    }
+
     /// The query string of this choice, for links (its values are
     /// checked: digits, dates and names from a fixed list, nothing to
     /// encode). Escaped where it is written into HTML.
@@ -601,6 +686,50 @@ mod tests {
             van: "2024-12-31".into(),
             groepeer_op: Some("team".into()),
         }
+    }
+
+    #[test]
+    fn a_choice_has_defaults_and_refuses_what_is_not_the_callers() {
+        let own = vec!["0599".to_string(), "0363".to_string()];
+        let k = Keuze::kies(&own, None, None, None, Some(""), "2024-02-29").unwrap();
+        assert_eq!(k.gemeente, "0363", "the first, sorted");
+        assert_eq!(
+            (k.peildatum.as_str(), k.van.as_str()),
+            ("2024-02-29", "2023-02-28")
+        );
+        assert_eq!(k.groepeer_op, None);
+        let k = Keuze::kies(
+            &own,
+            Some("0599"),
+            Some("2025-12-31"),
+            Some("2025-01-01"),
+            Some("team"),
+            "x",
+        )
+        .unwrap();
+        assert_eq!(
+            k.query(),
+            "gemeente=0599&peildatum=2025-12-31&van=2025-01-01&groepeerOp=team"
+        );
+        assert_eq!(
+            Keuze::kies(&own, Some("0344"), None, None, None, "2025-01-01").unwrap_err(),
+            KeuzeFout::NietUwGemeente("0344".into())
+        );
+        for (g, p, v, o) in [
+            (Some("03x3"), None, None, None),
+            (None, Some("2025-02-30"), None, None),
+            (None, Some("2025-01-01"), Some("2025-01-01"), None),
+            (None, None, None, Some("bsn")),
+        ] {
+            assert!(matches!(
+                Keuze::kies(&own, g, p, v, o, "2025-06-30"),
+                Err(KeuzeFout::Ongeldig(_))
+            ));
+        }
+        assert_eq!(
+            Keuze::kies(&[], None, None, None, None, "2025-06-30").unwrap_err(),
+            KeuzeFout::GeenGemeenten
+        );
     }
 
     #[test]
