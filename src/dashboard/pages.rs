@@ -629,6 +629,227 @@ pub fn tijdreeks(k: &Keuze, punten: &[(String, Vec<TredeCijfer>)]) -> String {
     out
 }
 
+/// An SRG code's meaning (`003_*` table 1.1).
+pub fn srg_naam(code: &str) -> String {
+    match code {
+        "99" => "Intake (trede 0)".into(),
+        "0" => "Zonder participatie-instrument (trede 1 tot en met 6)".into(),
+        "5a" => "Trede 5 met participatie-instrument".into(),
+        "5b" => "Trede 6 met participatie-instrument".into(),
+        c => format!("Trede {c} met participatie-instrument"),
+    }
+}
+
+/// The SRG table (re-integration positions for the CBS statistics).
+pub fn srg(k: &Keuze, regels: &[(String, u64)]) -> String {
+    let mut out = String::from("<section aria-labelledby=\"srg-kop\">\n");
+    let _ = writeln!(
+        out,
+        "<h2 id=\"srg-kop\">SRG-tabel op {}</h2>",
+        datum(&k.peildatum)
+    );
+    uitleg(
+        &mut out,
+        "De stand vertaald naar de codes van de Statistiek Re-integratie Gemeenten: trede 1 tot en met 6 telt alleen met een participatie-instrument mee op zijn eigen code, anders op code 0; buiten de ladder (trede 9) heeft geen code.",
+    );
+    let total: u64 = regels.iter().map(|(_, n)| n).sum();
+    let mut rows: Vec<(String, Vec<Cell>)> = regels
+        .iter()
+        .map(|(code, n)| {
+            (
+                code.clone(),
+                vec![Cell::text(&srg_naam(code)), Cell::getal(*n)],
+            )
+        })
+        .collect();
+    rows.push(("Totaal".into(), vec![Cell::text(""), Cell::getal(total)]));
+    out.push_str(
+        &Table {
+            id: "tabel-srg",
+            caption: "SRG-tabel",
+            columns: vec!["SRG-code".into(), "Betekenis".into(), "Cliënten".into()],
+            rows,
+            csv: Some(format!("/dashboard/csv/srg?{}", k.query())),
+        }
+        .render(),
+    );
+    out.push_str("</section>\n");
+    out
+}
+
+/// One client on a worklist.
+#[derive(Debug, Clone)]
+pub struct Werkrij {
+    pub bsn: String,
+    pub team: Option<String>,
+    pub medewerker: String,
+    pub meetdatum: String,
+    pub trede: u8,
+    pub gepland: Option<String>,
+    pub uiterste: Option<String>,
+    pub signalen: Vec<String>,
+}
+
+/// One client-manager's counts on the three lists.
+#[derive(Debug, Clone)]
+pub struct PerMedewerker {
+    pub team: Option<String>,
+    pub medewerker: String,
+    pub te_laat: u64,
+    pub binnenkort: u64,
+    pub signalen: u64,
+}
+
+/// What the worklists page shows.
+pub struct Werklijsten<'a> {
+    pub gemeenten: &'a [String],
+    pub gemeente: &'a str,
+    pub peildatum: &'a str,
+    pub dagen: u32,
+    pub te_laat: &'a [Werkrij],
+    pub binnenkort: &'a [Werkrij],
+    pub signalen: &'a [Werkrij],
+    pub per_medewerker: &'a [PerMedewerker],
+}
+
+fn werk_tabel(id: &str, caption: &str, rows: &[Werkrij], csv: &str) -> String {
+    if rows.is_empty() {
+        return format!("<p class=\"leeg\">Geen cliënten op deze lijst.</p>\n<p class=\"download\"><a href=\"{}\">Download „{}” als CSV</a></p>\n", esc(csv), esc(caption));
+    }
+    let mut sorted: Vec<&Werkrij> = rows.iter().collect();
+    sorted.sort_by(|a, b| {
+        (&a.team, &a.medewerker, &a.uiterste, &a.bsn).cmp(&(
+            &b.team,
+            &b.medewerker,
+            &b.uiterste,
+            &b.bsn,
+        ))
+    });
+    Table {
+        id,
+        caption,
+        columns: [
+            "BSN",
+            "Team",
+            "Medewerker",
+            "Laatste meting",
+            "Trede",
+            "Geplande meetdatum",
+            "Uiterste meetdatum",
+            "Signalen",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: sorted
+            .iter()
+            .map(|r| {
+                (
+                    r.bsn.clone(),
+                    vec![
+                        Cell::text(r.team.as_deref().unwrap_or("–")),
+                        Cell::text(&r.medewerker),
+                        Cell::text(&datum(&r.meetdatum)),
+                        Cell::getal(u64::from(r.trede)),
+                        Cell::text(&r.gepland.as_deref().map_or("–".into(), datum)),
+                        Cell::text(&r.uiterste.as_deref().map_or("–".into(), datum)),
+                        Cell::text(&r.signalen.join(", ")),
+                    ],
+                )
+            })
+            .collect(),
+        csv: Some(csv.to_string()),
+    }
+    .render()
+}
+
+/// The worklists page's body: its form, the counts per client-manager and
+/// the three lists.
+pub fn werklijsten(w: &Werklijsten) -> String {
+    let mut out = String::from(
+        "<form class=\"keuze\" method=\"get\" action=\"/dashboard/werklijsten\" aria-label=\"Keuze van gemeente en termijn\">\n<div><label for=\"gemeente\">Gemeente</label><select id=\"gemeente\" name=\"gemeente\">",
+    );
+    for g in w.gemeenten {
+        let sel = if g == w.gemeente { " selected" } else { "" };
+        let _ = write!(out, "<option value=\"{0}\"{sel}>{0}</option>", esc(g));
+    }
+    let _ = write!(
+        out,
+        "</select></div>\n<div><label for=\"dagen\">Binnen hoeveel dagen</label><input type=\"number\" id=\"dagen\" name=\"dagen\" min=\"1\" max=\"366\" value=\"{}\" required></div>\n<div><button type=\"submit\">Toon</button></div>\n</form>\n",
+        w.dagen
+    );
+    let _ = writeln!(
+        out,
+        "<p>Stand van {}: de laatste geldige meting van elke cliënt van gemeente {} (cliënten buiten de ladder staan op geen lijst). Deze pagina bevat persoonsgegevens; elke opvraging wordt gelogd.</p>",
+        datum(w.peildatum),
+        esc(w.gemeente)
+    );
+    let csv = |lijst: &str| {
+        format!(
+            "/dashboard/csv/werklijsten?gemeente={}&dagen={}&lijst={lijst}",
+            w.gemeente, w.dagen
+        )
+    };
+    out.push_str(
+        "<section aria-labelledby=\"per-kop\">\n<h2 id=\"per-kop\">Per team en medewerker</h2>\n",
+    );
+    uitleg(&mut out, "Hoeveel cliënten van elke medewerker te laat zijn voor hun meting, binnenkort gemeten moeten worden, of een open signaal hebben.");
+    let mut per: Vec<&PerMedewerker> = w.per_medewerker.iter().collect();
+    per.sort_by(|a, b| (&a.team, &a.medewerker).cmp(&(&b.team, &b.medewerker)));
+    out.push_str(
+        &Table {
+            id: "tabel-per-medewerker",
+            caption: "Werklijsten per team en medewerker",
+            columns: [
+                "Medewerker",
+                "Team",
+                "Te laat",
+                "Binnenkort",
+                "Open signalen",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows: per
+                .iter()
+                .map(|p| {
+                    (
+                        p.medewerker.clone(),
+                        vec![
+                            Cell::text(p.team.as_deref().unwrap_or("–")),
+                            Cell::getal(p.te_laat),
+                            Cell::getal(p.binnenkort),
+                            Cell::getal(p.signalen),
+                        ],
+                    )
+                })
+                .collect(),
+            csv: Some(csv("alle")),
+        }
+        .render(),
+    );
+    out.push_str("</section>\n");
+    let lists = [
+        ("te-laat", "Te laat", "Cliënten van wie de uiterste meetdatum van hun laatste meting voorbij is, zonder nieuwere meting.", w.te_laat, "teLaat"),
+        ("binnenkort", "Binnenkort", "Cliënten die niet te laat zijn en van wie de volgende meting binnen de gekozen termijn valt.", w.binnenkort, "binnenkort"),
+        ("signalen", "Open signalen", "Cliënten bij wier laatste meting ladderpost een signaal gaf (bijvoorbeeld een meting door een andere organisatie).", w.signalen, "signalen"),
+    ];
+    for (id, titel, zin, rows, lijst) in lists {
+        let _ = writeln!(
+            out,
+            "<section aria-labelledby=\"{id}-kop\">\n<h2 id=\"{id}-kop\">{titel} ({})</h2>",
+            getal(rows.len() as u64)
+        );
+        uitleg(&mut out, zin);
+        out.push_str(&werk_tabel(
+            &format!("tabel-{id}"),
+            titel,
+            rows,
+            &csv(lijst),
+        ));
+        out.push_str("</section>\n");
+    }
+    out
+}
+
 /// "K4 2025" for a quarter's last day.
 pub fn kwartaal(d: &str) -> String {
     let month: u8 = d.get(5..7).and_then(|m| m.parse().ok()).unwrap_or(1);
