@@ -126,6 +126,7 @@ mod tests {
                     afdeling: None,
                     team: None,
                     subgroepen: vec![],
+                    ..MetingRij::default()
                 }),
                 waarschuwingen: vec![],
                 wortel: (0, 0),

@@ -35,6 +35,7 @@ mod record;
 mod sled_auth;
 mod sled_delivery;
 mod sled_store;
+pub mod tijdlijn;
 pub mod transfer;
 
 use std::future::Future;
@@ -180,6 +181,18 @@ pub trait Store: Send + Sync + 'static {
     /// stored (numbers, records, bytes), on a store that is not taking
     /// messages: they must continue its numbering. Resolves once durable.
     fn restore(&self, batch: Vec<Stored>) -> Durable;
+
+    /// A client's timeline ([`tijdlijn`]), as the store keeps it.
+    fn tijdlijn(&self, bsn: &str) -> Result<Option<tijdlijn::Tijdlijn>, StoreError>;
+
+    /// Every client timeline with a version in `gemeente` (every timeline
+    /// when `None`), each once. May include versions not yet durable:
+    /// readers leave out what lies above [`Store::changes`].
+    fn tijdlijnen(
+        &self,
+        gemeente: Option<&str>,
+        visit: &mut dyn FnMut(tijdlijn::Tijdlijn),
+    ) -> Result<(), StoreError>;
 
     /// Stops taking writes and makes everything decided so far durable;
     /// reads still work. Called once, at shutdown (blocking).

@@ -28,7 +28,7 @@ impl Soort {
 
 /// The parsed form of a measurement that reports and history need, so they
 /// never have to re-read the XML.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MetingRij {
     pub meetdatum: String,
     /// Codes as in the message: trede "0"-"6" or "9", groeipotentieel "+"
@@ -40,10 +40,28 @@ pub struct MetingRij {
     pub afdeling: Option<String>,
     pub team: Option<String>,
     pub subgroepen: Vec<String>,
+    /// What reports group and count by; absent in records stored before
+    /// reports (their timelines are built from the original bytes).
+    #[serde(default)]
+    pub geboortedatum: String,
+    #[serde(default)]
+    pub geslacht: Option<String>,
+    #[serde(default)]
+    pub inkomenssituatie: Vec<String>,
+    /// Items 22 and 23: an instrument in use, one deployed.
+    #[serde(default)]
+    pub instrument_in_gebruik: Option<bool>,
+    #[serde(default)]
+    pub instrument_ingezet: Option<bool>,
+    #[serde(default)]
+    pub geplande_meetdatum: Option<String>,
+    #[serde(default)]
+    pub uiterste_meetdatum: Option<String>,
 }
 
 impl MetingRij {
-    fn of(g: &Metinggegevens) -> MetingRij {
+    pub(crate) fn of(g: &Metinggegevens) -> MetingRij {
+        let kenmerken = g.klantkenmerken.as_ref();
         MetingRij {
             meetdatum: g.werkproces.meetdatum.to_string(),
             trede: g.plaatsing.trede().as_str().to_string(),
@@ -60,6 +78,28 @@ impl MetingRij {
                 .as_ref()
                 .map(|s| s.nationaal.iter().map(|x| x.as_str().to_string()).collect())
                 .unwrap_or_default(),
+            geboortedatum: g.client.geboortedatum.to_string(),
+            geslacht: g.client.geslacht.map(|x| x.as_str().to_string()),
+            inkomenssituatie: kenmerken
+                .map(|k| {
+                    k.inkomenssituatie
+                        .iter()
+                        .map(|x| x.as_str().to_string())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            instrument_in_gebruik: kenmerken.and_then(|k| k.instrument_in_gebruik),
+            instrument_ingezet: kenmerken.and_then(|k| k.instrument_ingezet),
+            geplande_meetdatum: g
+                .werkproces
+                .geplande_meetdatum
+                .as_ref()
+                .map(|d| d.to_string()),
+            uiterste_meetdatum: g
+                .werkproces
+                .uiterste_meetdatum
+                .as_ref()
+                .map(|d| d.to_string()),
         }
     }
 }

@@ -21,6 +21,7 @@ use tokio::sync::{oneshot, watch};
 
 use super::admission::{admit, Lookup};
 use super::record::Sender;
+use super::tijdlijn::{apply_round, rebuild_for, Tijdlijn};
 use super::{
     Commit, Decision, Durable, Incoming, Outcome, Pending, Record, Store, StoreError, Stored,
 };
@@ -45,11 +46,18 @@ const BERICHT: u8 = b'b';
 const BY_ID: u8 = b'i';
 const BY_CLIENT: u8 = b'c';
 const BY_GEMEENTE: u8 = b'g';
+/// Each client's timeline ([`super::tijdlijn`]): `t` + len-prefixed BSN;
+/// and `l` + len-prefixed municipality + BSN, empty, for every
+/// municipality a timeline has versions in. Written in the round's batch.
+const TIJDLIJN: u8 = b't';
+const IN_GEMEENTE: u8 = b'l';
 /// `m` + name: the layout's own settings.
 const META: &[u8] = b"mlayout";
-/// The layout with the indexes in the store (stores of earlier layouts get
-/// their indexes written once, when first opened).
-const LAYOUT: &[u8] = b"2";
+/// The layout with the indexes (2) and the timelines (3) in the store;
+/// stores of earlier layouts get what they lack written once, when first
+/// opened.
+const LAYOUT: &[u8] = b"3";
+const LAYOUT_INDEXES: &[u8] = b"2";
 
 /// An index entry: kind, the value's length (u16 big-endian), the value,
 /// the volgnummer (u64 big-endian). The length keeps one value's entries
@@ -106,9 +114,20 @@ fn numbers(tree: &sled::Tree, kind: u8, value: &str) -> Result<Vec<u64>, StoreEr
 /// memory only: once, in batches, then marks the layout. Interrupted, it
 /// starts again at the next open (entries are idempotent).
 fn upgrade_layout(tree: &sled::Tree) -> Result<(), StoreError> {
-    if tree.get(META).map_err(io)?.as_deref() == Some(LAYOUT) {
+    let layout = tree.get(META).map_err(io)?;
+    if layout.as_deref() == Some(LAYOUT) {
         return Ok(());
     }
+    if layout.as_deref() != Some(LAYOUT_INDEXES) {
+        write_indexes(tree)?;
+        tree.insert(META, LAYOUT_INDEXES).map_err(io)?;
+    }
+    write_timelines(tree)?;
+    tree.insert(META, LAYOUT).map_err(io)?;
+    Ok(())
+}
+
+fn write_indexes(tree: &sled::Tree) -> Result<(), StoreError> {
     let mut batch = sled::Batch::default();
     let mut pending = 0;
     let mut written = 0u64;
@@ -127,7 +146,84 @@ fn upgrade_layout(tree: &sled::Tree) -> Result<(), StoreError> {
     if written > 0 {
         tracing::info!(messages = written, "wrote the store's indexes (once)");
     }
-    tree.insert(META, LAYOUT).map_err(io)?;
+    Ok(())
+}
+
+/// Writes every client's timeline from its records, client by client (the
+/// client index is in BSN order), in batches. Idempotent like the indexes.
+fn write_timelines(tree: &sled::Tree) -> Result<(), StoreError> {
+    let mut batch = sled::Batch::default();
+    let (mut pending, mut clients) = (0usize, 0u64);
+    let mut current: Option<(Vec<u8>, Vec<Stored>)> = None;
+    let flush_client = |batch: &mut sled::Batch, prefix: &[u8], client: &[Stored]| {
+        let bsn = std::str::from_utf8(&prefix[3..]).map_err(io)?;
+        add_timeline(batch, &Tijdlijn::of(bsn, client))
+    };
+    for item in tree.scan_prefix([BY_CLIENT]) {
+        let (k, _) = item.map_err(io)?;
+        let prefix = k[..k.len().saturating_sub(8)].to_vec();
+        let Some(s) = tree
+            .get(key(BERICHT, &[&number_of(&k)?.to_be_bytes()]))
+            .map_err(io)?
+        else {
+            continue;
+        };
+        let s = decode(&s)?;
+        match &mut current {
+            Some((p, client)) if *p == prefix => client.push(s),
+            _ => {
+                if let Some((p, client)) = current.take() {
+                    flush_client(&mut batch, &p, &client)?;
+                    (pending, clients) = (pending + client.len(), clients + 1);
+                }
+                current = Some((prefix, vec![s]));
+            }
+        }
+        if pending >= 10_000 {
+            tree.apply_batch(std::mem::take(&mut batch)).map_err(io)?;
+            pending = 0;
+        }
+    }
+    if let Some((p, client)) = current.take() {
+        flush_client(&mut batch, &p, &client)?;
+        clients += 1;
+    }
+    tree.apply_batch(batch).map_err(io)?;
+    if clients > 0 {
+        tracing::info!(clients, "wrote the clients' timelines for reports (once)");
+    }
+    Ok(())
+}
+
+/// Adds a client's timeline, and its municipalities' entries, to `batch`.
+fn add_timeline(batch: &mut sled::Batch, t: &Tijdlijn) -> Result<(), StoreError> {
+    batch.insert(index_prefix(TIJDLIJN, &t.bsn), t.encode()?);
+    let empty: &[u8] = &[];
+    for gemeente in t.gemeenten() {
+        let mut k = index_prefix(IN_GEMEENTE, gemeente);
+        k.extend_from_slice(t.bsn.as_bytes());
+        batch.insert(k, empty);
+    }
+    Ok(())
+}
+
+/// A client's stored timeline.
+fn timeline(tree: &sled::Tree, bsn: &str) -> Result<Option<Tijdlijn>, StoreError> {
+    match tree.get(index_prefix(TIJDLIJN, bsn)).map_err(io)? {
+        Some(v) => Tijdlijn::decode(&v).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Adds the timelines a round's records change to its batch.
+fn add_timelines<'a>(
+    batch: &mut sled::Batch,
+    tree: &sled::Tree,
+    records: impl IntoIterator<Item = &'a Record>,
+) -> Result<(), StoreError> {
+    for t in apply_round(records, |bsn| timeline(tree, bsn))? {
+        add_timeline(batch, &t)?;
+    }
     Ok(())
 }
 
@@ -564,6 +660,36 @@ impl Store for SledStore {
         self.shut()
     }
 
+    fn tijdlijn(&self, bsn: &str) -> Result<Option<Tijdlijn>, StoreError> {
+        timeline(&self.trees.berichten, bsn)
+    }
+
+    fn tijdlijnen(
+        &self,
+        gemeente: Option<&str>,
+        visit: &mut dyn FnMut(Tijdlijn),
+    ) -> Result<(), StoreError> {
+        let tree = &self.trees.berichten;
+        match gemeente {
+            None => {
+                for item in tree.scan_prefix([TIJDLIJN]) {
+                    visit(Tijdlijn::decode(&item.map_err(io)?.1)?);
+                }
+            }
+            Some(g) => {
+                let prefix = index_prefix(IN_GEMEENTE, g);
+                for item in tree.scan_prefix(&prefix).keys() {
+                    let k = item.map_err(io)?;
+                    let bsn = std::str::from_utf8(&k[prefix.len()..]).map_err(io)?;
+                    if let Some(t) = timeline(tree, bsn)? {
+                        visit(t);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn all(&self, after: u64, limit: usize) -> Result<Vec<Stored>, StoreError> {
         let durable = *self.changes.borrow();
         let from = key(BERICHT, &[&after.saturating_add(1).to_be_bytes()]);
@@ -720,6 +846,19 @@ impl Writer {
             add_to_batch(&mut writes, r, &s.raw)?;
             (expected, moment) = (expected + 1, r.ontvangen);
         }
+        let tree = &self.trees.berichten;
+        let client = |bsn: &str| -> Result<Vec<Stored>, StoreError> {
+            let mut out = Vec::new();
+            for n in numbers(tree, BY_CLIENT, bsn)? {
+                if let Some(v) = tree.get(key(BERICHT, &[&n.to_be_bytes()])).map_err(io)? {
+                    out.push(decode(&v)?);
+                }
+            }
+            Ok(out)
+        };
+        for t in rebuild_for(batch, client)? {
+            add_timeline(&mut writes, &t)?;
+        }
         self.trees.berichten.apply_batch(writes).map_err(io)?;
         (self.last, self.last_moment) = (expected - 1, moment);
         Ok(())
@@ -776,6 +915,8 @@ impl Writer {
             for (record, incoming) in round.inserts(group) {
                 add_to_batch(&mut batch, record, &incoming.raw)?;
             }
+            let records = round.inserts(group).map(|(record, _)| record);
+            add_timelines(&mut batch, &self.trees.berichten, records)?;
             self.trees.berichten.apply_batch(batch).map_err(io)?;
         }
         (self.last, self.last_moment) = (round.last, round.last_moment);
@@ -943,6 +1084,9 @@ mod tests {
                     store.backlog(&record.gemeente, 0).unwrap(),
                     feed.len() as u64
                 );
+                let timeline = store.tijdlijn(&record.bsn).unwrap().expect("a timeline");
+                assert_eq!(timeline, Tijdlijn::of(&record.bsn, &client));
+                assert!(timeline.versies.iter().all(|v| v.geboortedatum > 19000000));
             }
             // A prefix of an id, a BSN or a municipality finds nothing.
             let id = &receipts[0].bericht_id;
@@ -953,11 +1097,20 @@ mod tests {
         // The first layout: messages only, the indexes in memory.
         let tree = store.trees().berichten.clone();
         drop(store);
-        for k in tree.iter().keys() {
-            let k = k.unwrap();
+        for item in tree.iter() {
+            let (k, v) = item.unwrap();
             if k[0] != BERICHT {
                 tree.remove(k).unwrap();
+                continue;
             }
+            // Records of then lacked what reports need.
+            let mut s = decode(&v).unwrap();
+            if let Some(rij) = &mut s.record.meting {
+                rij.geboortedatum.clear();
+                rij.geslacht = None;
+                rij.uiterste_meetdatum = None;
+            }
+            tree.insert(k, encode(&s.record, &s.raw).unwrap()).unwrap();
         }
         drop(tree);
         let store = SledStore::open(dir.path()).unwrap();

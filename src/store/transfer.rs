@@ -231,6 +231,18 @@ pub fn verify(from: &Opened, to: &Opened, upto: Option<u64>) -> Result<Copied, S
             _ => break,
         }
     }
+    if upto.is_none() {
+        // The reports' timelines, written beside the copied messages.
+        let mut differs = None;
+        from.messages
+            .tijdlijnen(None, &mut |t| {
+                if differs.is_none() && to.messages.tijdlijn(&t.bsn).ok().flatten() != Some(t) {
+                    differs = Some(());
+                }
+            })
+            .map_err(e)?;
+        same("client timelines", differs.is_none())?;
+    }
     let mut audit = from.auth.audit(&everything()).map_err(e)?;
     let copied = to.auth.audit(&everything()).map_err(e)?;
     if upto.is_some() {

@@ -22,6 +22,7 @@ use ladderpost::store::auth::{
     AuditEntry, AuditQuery, AuthStore, Machtiging, Organisatie, Rol, Sleutel,
 };
 use ladderpost::store::delivery::{Abonnement, Afleverstand, DeliveryStore, DodeBrief, Fout};
+use ladderpost::store::tijdlijn::Tijdlijn;
 use ladderpost::store::{
     self, Config, Decision, Incoming, Opened, Outcome, Receipt, Sender, Soort, Store, StoreError,
     Stored,
@@ -1028,6 +1029,94 @@ async fn messages_and_their_references_survive_a_reopen() {
         assert_eq!(t.one("P-5").record.vervangt, Some(3), "{n}");
         t.accepted(&a, &correctie("P-6", "P-3", "0599", 2)).await;
         assert_eq!(t.one("P-6").record.vervangt, Some(4), "{n}");
+    }
+}
+
+impl Tested {
+    fn timeline(&self, client: u64) -> Option<Tijdlijn> {
+        self.store()
+            .tijdlijn(&bsn(client))
+            .unwrap_or_else(|e| panic!("{}: tijdlijn: {e}", self.name))
+    }
+
+    /// The BSNs `tijdlijnen` visits for `gemeente`, in order.
+    fn timelines_of(&self, gemeente: Option<&str>) -> Vec<String> {
+        let mut out = Vec::new();
+        self.store()
+            .tijdlijnen(gemeente, &mut |t| out.push(t.bsn))
+            .unwrap_or_else(|e| panic!("{}: tijdlijnen: {e}", self.name));
+        out
+    }
+
+    /// Each client's stored timeline is the fold of its messages.
+    fn timelines_match_messages(&self, clients: &[u64]) {
+        for &c in clients {
+            let messages = self.store().client(&bsn(c)).unwrap();
+            assert_eq!(
+                self.timeline(c),
+                Some(Tijdlijn::of(&bsn(c), &messages)),
+                "{}: timeline of client {c}",
+                self.name
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn timelines_follow_corrections_withdrawals_and_moves_and_survive_a_reopen() {
+    for engine in engines() {
+        let mut t = (engine.fresh)();
+        let n = engine.name;
+        let a = sender("org-a");
+        assert_eq!(t.timeline(1), None, "{n}");
+        t.accepted(&a, &meting("T-1", "0363", 1)).await;
+        t.accepted(&a, &correctie("T-2", "T-1", "0363", 1)).await;
+        t.accepted(&a, &meting("T-3", "0599", 2)).await;
+        t.accepted(&a, &meting("T-4", "0363", 2)).await;
+        t.accepted(&a, &intrekking("T-5", "T-2", "0363", 1)).await;
+        t.accepted(&a, &meting("T-6", "0599", 3)).await;
+        t.refused(
+            &a,
+            &correctie("T-7", "T-1", "0363", 1),
+            Code::ReferentieVervallen,
+        )
+        .await;
+
+        let one = t.timeline(1).expect("client 1");
+        assert_eq!(one.versies.len(), 2, "{n}: the Meting and its Correctie");
+        let ended: Vec<_> = one
+            .versies
+            .iter()
+            .map(|v| v.einde.map(|e| (e.door, e.ingetrokken)))
+            .collect();
+        assert_eq!(ended, [Some((2, false)), Some((5, true))], "{n}");
+        assert_eq!(t.timeline(2).unwrap().gemeenten(), ["0363", "0599"], "{n}");
+        t.timelines_match_messages(&[1, 2, 3]);
+        let (b1, b2, b3) = (bsn(1), bsn(2), bsn(3));
+        let sorted = |mut v: Vec<String>| {
+            v.sort();
+            v
+        };
+        assert_eq!(
+            sorted(t.timelines_of(Some("0363"))),
+            sorted(vec![b1.clone(), b2.clone()]),
+            "{n}"
+        );
+        assert_eq!(
+            sorted(t.timelines_of(Some("0599"))),
+            sorted(vec![b2.clone(), b3.clone()]),
+            "{n}"
+        );
+        assert_eq!(
+            sorted(t.timelines_of(None)),
+            sorted(vec![b1, b2, b3]),
+            "{n}"
+        );
+        assert!(t.timelines_of(Some("0344")).is_empty(), "{n}");
+
+        t.reopen();
+        t.timelines_match_messages(&[1, 2, 3]);
+        assert_eq!(t.timelines_of(None).len(), 3, "{n}");
     }
 }
 

@@ -39,6 +39,7 @@ use super::auth::{
 };
 use super::delivery::{Abonnement, Afleverstand, DeliveryStore, DodeBrief};
 use super::record::Sender;
+use super::tijdlijn::{apply_round, rebuild_for, Tijdlijn};
 use super::{Commit, Decision, Durable, Incoming, Pending, Record, Store, StoreError, Stored};
 use crate::time::Moment;
 
@@ -58,6 +59,7 @@ const POLL: Duration = Duration::from_secs(1);
 const MIGRATIONS: &[&str] = &[
     include_str!("001_schema.sql"),
     include_str!("002_bezorging.sql"),
+    include_str!("003_tijdlijnen.sql"),
 ];
 
 fn io(e: impl std::fmt::Display) -> StoreError {
@@ -129,6 +131,7 @@ impl PgStore {
         let pool = Arc::new(Pool::new(url)?);
         // On the pool's threads: `open` may be called from async code.
         pool.run(|c| Ok(migrate(c)))??;
+        pool.run(|c| Ok(build_timelines(c)))??;
         let last = pool.run(|c| Ok(last_number(c)))??;
         let (watermark, changes) = watch::channel(last);
         let watermark = Arc::new(watermark);
@@ -449,6 +452,21 @@ impl Writer {
                     .map(|(record, incoming)| (record, incoming.raw.as_slice())),
             )?;
             columns.insert(&mut tx, round.last).map_err(pg)?;
+            let records: Vec<&Record> = round.inserts(group).map(|(r, _)| r).collect();
+            let bsns: Vec<&str> = records.iter().map(|r| r.bsn.as_str()).collect();
+            let mut stored: HashMap<String, Tijdlijn> = HashMap::new();
+            for row in tx
+                .query(
+                    "SELECT tijdlijn FROM tijdlijnen WHERE bsn = ANY($1)",
+                    &[&bsns],
+                )
+                .map_err(pg)?
+            {
+                let t = Tijdlijn::decode(row.get(0))?;
+                stored.insert(t.bsn.clone(), t);
+            }
+            let changed = apply_round(records, |bsn| Ok(stored.remove(bsn)))?;
+            write_timelines(&mut tx, &changed)?;
         }
         if !entries.is_empty() {
             // Audit times increase strictly over the log of every
@@ -476,6 +494,83 @@ impl Writer {
         let last = round.last;
         Ok((round.outcomes(), wrote.then_some(last)))
     }
+}
+
+/// Writes changed timelines and their municipalities.
+fn write_timelines(tx: &mut Transaction<'_>, changed: &[Tijdlijn]) -> Result<(), StoreError> {
+    let (mut bsns, mut values) = (Vec::new(), Vec::new());
+    let (mut gemeenten, mut leden) = (Vec::new(), Vec::new());
+    for t in changed {
+        bsns.push(t.bsn.as_str());
+        values.push(t.encode()?);
+        for g in t.gemeenten() {
+            gemeenten.push(g);
+            leden.push(t.bsn.as_str());
+        }
+    }
+    tx.execute(
+        "INSERT INTO tijdlijnen (bsn, tijdlijn) SELECT * FROM UNNEST($1::TEXT[], $2::BYTEA[]) \
+         ON CONFLICT (bsn) DO UPDATE SET tijdlijn = EXCLUDED.tijdlijn",
+        &[&bsns, &values],
+    )
+    .map_err(pg)?;
+    tx.execute(
+        "INSERT INTO tijdlijn_gemeenten (gemeente, bsn) SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[]) \
+         ON CONFLICT DO NOTHING",
+        &[&gemeenten, &leden],
+    )
+    .map_err(pg)?;
+    Ok(())
+}
+
+/// Builds every client's timeline from the messages, once, for a database
+/// that had messages before timelines were kept: under the writer lock,
+/// client by client, in one transaction.
+fn build_timelines(client: &mut Client) -> Result<(), StoreError> {
+    let needed =
+        "SELECT EXISTS (SELECT 1 FROM berichten) AND NOT EXISTS (SELECT 1 FROM tijdlijnen)";
+    if !client.query_one(needed, &[]).map_err(pg)?.get::<_, bool>(0) {
+        return Ok(());
+    }
+    let (mut tx, _, _) = begin_writing(client).map_err(pg)?;
+    if !tx.query_one(needed, &[]).map_err(pg)?.get::<_, bool>(0) {
+        return Ok(());
+    }
+    let portal = tx
+        .bind(
+            "SELECT record, raw FROM berichten ORDER BY bsn, volgnummer",
+            &[],
+        )
+        .map_err(pg)?;
+    let (mut current, mut changed, mut clients) = (Vec::<Stored>::new(), Vec::new(), 0u64);
+    loop {
+        let rows = tx.query_portal(&portal, 10_000).map_err(pg)?;
+        let done = rows.is_empty();
+        for row in &rows {
+            let s = stored(row)?;
+            if current
+                .first()
+                .is_some_and(|c| c.record.bsn != s.record.bsn)
+            {
+                changed.push(Tijdlijn::of(&current[0].record.bsn, &current));
+                current.clear();
+            }
+            current.push(s);
+        }
+        if done {
+            if let Some(first) = current.first() {
+                changed.push(Tijdlijn::of(&first.record.bsn, &current));
+            }
+        }
+        clients += changed.len() as u64;
+        write_timelines(&mut tx, &std::mem::take(&mut changed))?;
+        if done {
+            break;
+        }
+    }
+    tx.commit().map_err(pg)?;
+    tracing::info!(clients, "built the clients' timelines for reports (once)");
+    Ok(())
 }
 
 /// Starts a transaction that writes messages: READ COMMITTED whatever the
@@ -695,6 +790,50 @@ impl Store for PgStore {
         )
     }
 
+    fn tijdlijn(&self, bsn: &str) -> Result<Option<Tijdlijn>, StoreError> {
+        self.query_opt(
+            "SELECT tijdlijn FROM tijdlijnen WHERE bsn = $1",
+            params![bsn.to_string()],
+        )?
+        .map(|row| Tijdlijn::decode(row.get(0)))
+        .transpose()
+    }
+
+    fn tijdlijnen(
+        &self,
+        gemeente: Option<&str>,
+        visit: &mut dyn FnMut(Tijdlijn),
+    ) -> Result<(), StoreError> {
+        // Pages in BSN order, so that no result is held whole.
+        const PAGE: i64 = 5_000;
+        let mut after = String::new();
+        loop {
+            let rows = match gemeente {
+                None => self.query(
+                    "SELECT bsn, tijdlijn FROM tijdlijnen WHERE bsn > $1 ORDER BY bsn LIMIT $2",
+                    params![after.clone(), PAGE],
+                )?,
+                Some(g) => self.query(
+                    "SELECT t.bsn, t.tijdlijn FROM tijdlijn_gemeenten g \
+                     JOIN tijdlijnen t ON t.bsn = g.bsn \
+                     WHERE g.gemeente = $1 AND g.bsn > $2 ORDER BY g.bsn LIMIT $3",
+                    params![g.to_string(), after.clone(), PAGE],
+                )?,
+            };
+            let Some(last) = rows.last() else {
+                return Ok(());
+            };
+            after = last.get::<_, String>(0);
+            let full = rows.len() as i64 == PAGE;
+            for row in &rows {
+                visit(Tijdlijn::decode(row.get(1))?);
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
     fn restore(&self, batch: Vec<Stored>) -> Durable {
         let Some(last) = batch.last().map(|s| s.record.volgnummer) else {
             return Box::pin(async { Ok(()) });
@@ -721,6 +860,19 @@ impl Store for PgStore {
                 )));
             }
             columns.insert(&mut tx, last)?;
+            let rebuilt = rebuild_for(&batch, |bsn| {
+                let rows = tx
+                    .query(
+                        "SELECT record, raw FROM berichten WHERE bsn = $1 AND volgnummer < $2 ORDER BY volgnummer",
+                        &[&bsn, &int(first)],
+                    )
+                    .map_err(pg)?;
+                rows.iter().map(stored).collect()
+            });
+            match rebuilt.and_then(|changed| write_timelines(&mut tx, &changed)) {
+                Ok(()) => {}
+                Err(e) => return Ok(Err(e.to_string())),
+            }
             tx.commit()?;
             Ok(Ok(()))
         });
