@@ -138,7 +138,7 @@ where
 /// no route can exist without one.
 fn routes() -> Vec<Route> {
     use Method as M;
-    use Rol::{Aanleveren, Afnemen, Beheer};
+    use Rol::{Aanleveren, Afnemen, Beheer, Rapporteren};
     vec![
         route(
             M::POST,
@@ -272,6 +272,50 @@ fn routes() -> Vec<Route> {
             PUBLIC,
         ),
         route(M::GET, "/dashboard/stijl.css", dashboard::stijl, PUBLIC),
+        // Its reports, as the reports API's (aggregates, audited like
+        // every read), and the worklists (personal data).
+        route(
+            M::GET,
+            "/dashboard",
+            dashboard::rapportage,
+            personal(Rapporteren),
+        ),
+        route(
+            M::GET,
+            "/dashboard/csv/stand",
+            dashboard::csv_stand,
+            personal(Rapporteren),
+        ),
+        route(
+            M::GET,
+            "/dashboard/csv/stromen",
+            dashboard::csv_stromen,
+            personal(Rapporteren),
+        ),
+        route(
+            M::GET,
+            "/dashboard/csv/srg",
+            dashboard::csv_srg,
+            personal(Rapporteren),
+        ),
+        route(
+            M::GET,
+            "/dashboard/csv/tijdreeks",
+            dashboard::csv_tijdreeks,
+            personal(Rapporteren),
+        ),
+        route(
+            M::GET,
+            "/dashboard/werklijsten",
+            dashboard::werklijsten,
+            personal(Afnemen),
+        ),
+        route(
+            M::GET,
+            "/dashboard/csv/werklijsten",
+            dashboard::csv_werklijsten,
+            personal(Afnemen),
+        ),
         route(M::GET, "/health", health::health, PUBLIC),
         route(M::GET, "/metrics", health::metrics, PUBLIC),
     ]

@@ -166,6 +166,13 @@ impl Keuze {
     /// The query string of this choice, for links (its values are
     /// checked: digits, dates and names from a fixed list, nothing to
     /// encode). Escaped where it is written into HTML.
+    pub fn query_zonder_groep(&self) -> String {
+        format!(
+            "gemeente={}&peildatum={}&van={}",
+            self.gemeente, self.peildatum, self.van
+        )
+    }
+
     pub fn query(&self) -> String {
         let mut q = format!(
             "gemeente={}&peildatum={}&van={}",
@@ -351,7 +358,7 @@ pub fn stand(k: &Keuze, treden: &[TredeCijfer]) -> String {
                 "Aandeel met groeipotentieel".into(),
             ],
             rows,
-            csv: Some(format!("/dashboard/csv/stand?{}", k.query())),
+            csv: Some(format!("/dashboard/csv/stand?{}", k.query_zonder_groep())),
         }
         .render(),
     );
@@ -484,7 +491,7 @@ pub fn stromen(k: &Keuze, stromen: &[Stroom]) -> String {
             caption: "Stromen tussen treden (rij: vanaf, kolom: naar)",
             columns,
             rows,
-            csv: Some(format!("/dashboard/csv/stromen?{}", k.query())),
+            csv: Some(format!("/dashboard/csv/stromen?{}", k.query_zonder_groep())),
         }
         .render(),
     );
@@ -621,7 +628,10 @@ pub fn tijdreeks(k: &Keuze, punten: &[(String, Vec<TredeCijfer>)]) -> String {
             caption: "Stand per trede per kwartaal",
             columns,
             rows,
-            csv: Some(format!("/dashboard/csv/tijdreeks?{}", k.query())),
+            csv: Some(format!(
+                "/dashboard/csv/tijdreeks?{}",
+                k.query_zonder_groep()
+            )),
         }
         .render(),
     );
@@ -669,7 +679,7 @@ pub fn srg(k: &Keuze, regels: &[(String, u64)]) -> String {
             caption: "SRG-tabel",
             columns: vec!["SRG-code".into(), "Betekenis".into(), "Cliënten".into()],
             rows,
-            csv: Some(format!("/dashboard/csv/srg?{}", k.query())),
+            csv: Some(format!("/dashboard/csv/srg?{}", k.query_zonder_groep())),
         }
         .render(),
     );
