@@ -62,6 +62,10 @@ pub enum Code {
     RegelUitstroomreden,
     RegelReferentie,
     RegelDubbel,
+    /// An `Antwoord` to a question its questionnaire version does not have.
+    RegelVraagOnbekend,
+    /// An `Antwoord` the questionnaire's flow never reaches with these answers.
+    RegelVraagNietBereikt,
     // Acceptance against what is stored.
     BerichtSoort,
     BerichtConflict,
@@ -77,6 +81,10 @@ pub enum Code {
     SignaalTrede6MetOndersteuning,
     SignaalTrede5ZonderInstrument,
     SignaalVrijstellingMetGroeipotentieel,
+    /// The recorded Trede is not the rung the questionnaire's answers give.
+    SignaalTredeWijktAfVanVragenlijst,
+    /// A question on the questionnaire's path has no answer: no rung derived.
+    SignaalVragenlijstOnvolledig,
     SignaalAndereOrganisatie,
 }
 
@@ -123,6 +131,8 @@ impl Code {
         Code::RegelUitstroomreden,
         Code::RegelReferentie,
         Code::RegelDubbel,
+        Code::RegelVraagOnbekend,
+        Code::RegelVraagNietBereikt,
         Code::BerichtSoort,
         Code::BerichtConflict,
         Code::ReferentieOnbekend,
@@ -136,6 +146,8 @@ impl Code {
         Code::SignaalTrede6MetOndersteuning,
         Code::SignaalTrede5ZonderInstrument,
         Code::SignaalVrijstellingMetGroeipotentieel,
+        Code::SignaalTredeWijktAfVanVragenlijst,
+        Code::SignaalVragenlijstOnvolledig,
         Code::SignaalAndereOrganisatie,
     ];
 
@@ -183,6 +195,8 @@ impl Code {
             Code::RegelUitstroomreden => "regel.uitstroomreden",
             Code::RegelReferentie => "regel.referentie",
             Code::RegelDubbel => "regel.dubbel",
+            Code::RegelVraagOnbekend => "regel.vraag-onbekend",
+            Code::RegelVraagNietBereikt => "regel.vraag-niet-bereikt",
             Code::BerichtSoort => "bericht.soort",
             Code::BerichtConflict => "bericht.conflict",
             Code::ReferentieOnbekend => "referentie.onbekend",
@@ -198,6 +212,8 @@ impl Code {
             Code::SignaalVrijstellingMetGroeipotentieel => {
                 "signaal.vrijstelling-met-groeipotentieel"
             }
+            Code::SignaalTredeWijktAfVanVragenlijst => "signaal.trede-wijkt-af-van-vragenlijst",
+            Code::SignaalVragenlijstOnvolledig => "signaal.vragenlijst-onvolledig",
             Code::SignaalAndereOrganisatie => "signaal.andere-organisatie",
         }
     }

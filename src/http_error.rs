@@ -116,9 +116,15 @@ pub fn errors_of(response: &Response) -> Option<&[Melding]> {
 
 /// Whether a request path belongs to a route that speaks JSON.
 pub fn json_route(path: &str) -> bool {
-    ["/api/v1/abonnementen", "/api/v1/beheer", "/api/v1/schema"]
-        .iter()
-        .any(|p| path == *p || path.strip_prefix(p).is_some_and(|r| r.starts_with('/')))
+    [
+        "/api/v1/abonnementen",
+        "/api/v1/beheer",
+        "/api/v1/schema",
+        "/api/v1/rapportages",
+        "/api/v1/werklijsten",
+    ]
+    .iter()
+    .any(|p| path == *p || path.strip_prefix(p).is_some_and(|r| r.starts_with('/')))
         || path == "/health"
 }
 

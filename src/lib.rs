@@ -16,6 +16,7 @@ pub mod generate;
 pub mod history;
 pub mod http_error;
 pub mod replies;
+pub mod reports;
 pub mod schema;
 pub mod server;
 pub mod store;

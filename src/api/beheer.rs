@@ -102,6 +102,46 @@ pub async fn organisatie_toevoegen(
     Ok(json(StatusCode::CREATED, OrganisatieView::of(&org)))
 }
 
+#[derive(Deserialize)]
+pub struct Deelname {
+    deelname: bool,
+}
+
+impl Shape for Deelname {
+    const SHAPE: &'static str = r#"{"deelname": true or false}"#;
+}
+
+/// `PUT /api/v1/beheer/organisaties/{id}/benchmark`: whether the
+/// organisation's municipalities take part in the benchmark; by its own
+/// administrator or the installation's.
+pub async fn benchmark_deelname(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    Json(d): Json<Deelname>,
+) -> Result<Response, ApiError> {
+    if !caller.beheert(&id) {
+        return Err(unknown_organisation(&id));
+    }
+    let auth = state.auth.clone();
+    let key = id.clone();
+    match blocking(move || auth.set_benchmark(&key, d.deelname)).await? {
+        Some(org) => {
+            tracing::info!(organisatie = %org.id, deelname = org.benchmark, "benchmark participation set");
+            Ok(json(StatusCode::OK, OrganisatieView::of(&org)))
+        }
+        None => Err(unknown_organisation(&id)),
+    }
+}
+
+fn unknown_organisation(id: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        Code::HttpNotFound,
+        format!("no organisation {id} that you manage"),
+    )
+}
+
 pub async fn sleutels(
     State(state): State<AppState>,
     Caller(caller): Caller,

@@ -14,6 +14,7 @@ mod feed;
 pub mod guard;
 mod health;
 pub mod limits;
+mod rapportages;
 mod schema;
 
 use std::collections::HashMap;
@@ -63,6 +64,8 @@ pub struct Shared {
     /// Days within which another organisation's measurement of the same
     /// client is signalled (0: never).
     pub signaal_periode: u32,
+    /// Benchmark cells with fewer clients than this are shown as `<n>`.
+    pub drempel: u64,
     /// Becomes `true` when the service starts shutting down: long polls
     /// answer at once instead of holding the shutdown up.
     pub closing: tokio::sync::watch::Receiver<bool>,
@@ -107,6 +110,11 @@ const fn personal(rol: Rol) -> Policy {
         rol: Some(rol),
         audited: true,
     }
+}
+
+/// A route that reads no personal data but is audited all the same.
+const fn audited(rol: Rol) -> Policy {
+    personal(rol)
 }
 
 /// One route: method, path template, handler, policy.
@@ -196,6 +204,43 @@ fn routes() -> Vec<Route> {
             abonnementen::replay,
             personal(Afnemen),
         ),
+        // Aggregates, never personal data; audited like every read.
+        route(
+            M::GET,
+            "/api/v1/rapportages/stand",
+            rapportages::stand,
+            audited(Rapporteren),
+        ),
+        route(
+            M::GET,
+            "/api/v1/rapportages/stromen",
+            rapportages::stromen,
+            audited(Rapporteren),
+        ),
+        route(
+            M::GET,
+            "/api/v1/rapportages/jaar",
+            rapportages::jaar,
+            audited(Rapporteren),
+        ),
+        route(
+            M::GET,
+            "/api/v1/rapportages/srg",
+            rapportages::srg,
+            audited(Rapporteren),
+        ),
+        route(
+            M::GET,
+            "/api/v1/rapportages/benchmark",
+            rapportages::benchmark,
+            audited(Rapporteren),
+        ),
+        route(
+            M::GET,
+            "/api/v1/werklijsten",
+            rapportages::werklijsten,
+            personal(Afnemen),
+        ),
         route(M::GET, "/api/v1/schema", schema::lijst, PUBLIC),
         route(M::GET, "/api/v1/schema/{file}", schema::bestand, PUBLIC),
         route(
@@ -208,6 +253,12 @@ fn routes() -> Vec<Route> {
             M::POST,
             "/api/v1/beheer/organisaties",
             beheer::organisatie_toevoegen,
+            needs(Beheer),
+        ),
+        route(
+            M::PUT,
+            "/api/v1/beheer/organisaties/{id}/benchmark",
+            beheer::benchmark_deelname,
             needs(Beheer),
         ),
         route(

@@ -343,6 +343,7 @@ impl Auth {
             oin: n.oin,
             rollen_bij_certificaat: rollen(&n.rollen_bij_certificaat)?,
             aangemaakt: Moment::now(),
+            benchmark: false,
         };
         let added = self.store.add_organisation(&org);
         self.forget();
@@ -354,6 +355,37 @@ impl Auth {
                 org.id
             )))
         }
+    }
+
+    /// Sets whether an organisation's municipalities take part in the
+    /// benchmark; the organisation, or `None` if unknown.
+    pub fn set_benchmark(
+        &self,
+        id: &str,
+        deelname: bool,
+    ) -> Result<Option<Organisatie>, StoreError> {
+        let Some(mut org) = self.store.organisation(id)? else {
+            return Ok(None);
+        };
+        org.benchmark = deelname;
+        let updated = self.store.update_organisation(&org);
+        self.forget();
+        Ok(updated?.then_some(org))
+    }
+
+    /// The municipalities of every organisation that takes part in the
+    /// benchmark, each once, in order.
+    pub fn benchmark_gemeenten(&self) -> Result<Vec<String>, StoreError> {
+        let mut out: Vec<String> = self
+            .store
+            .organisations()?
+            .into_iter()
+            .filter(|o| o.benchmark)
+            .flat_map(|o| o.gemeenten)
+            .collect();
+        out.sort();
+        out.dedup();
+        Ok(out)
     }
 
     /// Creates a credential; returns it with its token (shown once).
@@ -459,6 +491,7 @@ pub struct OrganisatieView {
     pub oin: Option<String>,
     pub rollen_bij_certificaat: Vec<Rol>,
     pub aangemaakt: String,
+    pub benchmark: bool,
 }
 
 impl OrganisatieView {
@@ -470,6 +503,7 @@ impl OrganisatieView {
             oin: o.oin.clone(),
             rollen_bij_certificaat: o.rollen_bij_certificaat.clone(),
             aangemaakt: o.aangemaakt.to_string(),
+            benchmark: o.benchmark,
         }
     }
 }

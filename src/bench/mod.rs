@@ -272,6 +272,7 @@ impl InProcess {
                 backups: None,
                 max_body: 1024 * 1024,
                 signaal_periode: 90,
+                drempel: 10,
                 push,
                 // Measures the service, not the rate limit.
                 rate: crate::api::limits::Rate {

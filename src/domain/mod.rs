@@ -14,6 +14,8 @@
 //! - [`bericht`]: the messages ([`Meting`], [`Correctie`], [`Intrekking`], and
 //!   the replies [`Ontvangstbevestiging`], [`Foutbericht`]);
 //! - [`rules`]: every domain rule and consistency warning, with its source;
+//! - [`vragenlijst`]: the questionnaires as data, and the rung their answers
+//!   give (with the rules and warnings about the answers);
 //! - `read`: the thin mapping from the schema's tree to these types.
 
 pub mod bericht;
@@ -23,6 +25,7 @@ pub mod ids;
 pub mod ladder;
 mod read;
 pub mod rules;
+pub mod vragenlijst;
 
 pub use bericht::{
     Adres, Afzender, Antwoord, BerichtMelding, Client, Correctie, Envelop, Foutbericht, Intrekking,

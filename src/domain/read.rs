@@ -25,6 +25,7 @@ use super::datum::{Datum, Tijdstip};
 use super::ids::{BerichtId, Bsn, Gemeentecode, Postcode};
 use super::ladder::{Plaatsing, PlaatsingField};
 use super::rules::{self, Finding};
+use super::vragenlijst;
 use super::Document;
 use crate::diagnostics::{Code, Layer, Melding};
 use crate::schema::{Element, ValidDocument};
@@ -404,6 +405,11 @@ impl Reader {
             let kenmerken = klantkenmerken.as_ref().and_then(Option::as_ref);
             self.signalen(el, plaatsing, kenmerken);
         }
+        if let (Some(Some(antwoorden)), Some(el)) = (&vragenlijst, root.child("Vragenlijst")) {
+            let trede = plaatsing.as_ref().map(Plaatsing::trede);
+            let trede_el = plaatsing_el.and_then(|p| p.child("Trede"));
+            self.afleiding(el, antwoorden, trede.zip(trede_el));
+        }
 
         Some(Metinggegevens {
             client: client?,
@@ -549,6 +555,28 @@ impl Reader {
             gp_el,
             rules::vrijstelling_met_groeipotentieel(plaatsing, kenmerken),
         );
+    }
+
+    /// The questionnaire walked through its version ([`vragenlijst`]):
+    /// answers off every possible path are errors at their `Antwoord`, an
+    /// incomplete path a warning at `Vragenlijst`, a `Trede` the answers
+    /// contradict a warning at `Trede`.
+    fn afleiding(
+        &mut self,
+        el: Element<'_>,
+        antwoorden: &Vragenlijst,
+        trede: Option<(Trede, Element<'_>)>,
+    ) {
+        let afleiding = vragenlijst::afleiden(antwoorden);
+        // `vragenlijst` kept every Antwoord (or failed), so indexes match.
+        let elements: Vec<Element<'_>> = el.children_named("Antwoord").collect();
+        for (i, finding) in afleiding.fouten.iter().cloned() {
+            self.finding(elements.get(i).copied().unwrap_or(el), finding);
+        }
+        self.check(el, afleiding.onvolledig());
+        if let Some((trede, trede_el)) = trede {
+            self.check(trede_el, afleiding.trede_wijkt_af(trede));
+        }
     }
 
     fn klantkenmerken(&mut self, el: Element<'_>) -> Option<Klantkenmerken> {
@@ -739,6 +767,37 @@ mod tests {
         assert!(path_of("regel-meetdatum-toekomst.xml").ends_with("/Werkproces/Meetdatum"));
         assert!(path_of("regel-referentie-intrekking.xml").ends_with("/Intrekking/TrektIn"));
         assert!(path_of("regel-dubbel-vraag.xml").ends_with("/Antwoord/Vraag"));
+        assert!(path_of("regel-vraag-onbekend.xml").ends_with("/Vragenlijst/Antwoord"));
+        assert!(path_of("regel-vraag-niet-bereikt-vng.xml").ends_with("/Vragenlijst/Antwoord"));
+    }
+
+    #[test]
+    fn questionnaire_findings_point_at_the_answer_the_questionnaire_or_the_trede() {
+        // The stray answer is the second Antwoord (question 2).
+        let errors = read("invalid/regel-vraag-niet-bereikt-regioplan.xml")
+            .map(|_| ())
+            .unwrap_err();
+        let text =
+            String::from_utf8(fixture("invalid/regel-vraag-niet-bereikt-regioplan.xml")).unwrap();
+        let second = text.match_indices("<Antwoord>").nth(1).unwrap().0;
+        let line = text[..second].matches('\n').count() + 1;
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].line, u32::try_from(line).ok());
+        let warning_path = |file: &str| {
+            let (_, warnings) = read(&format!("valid/{file}")).unwrap();
+            warnings
+                .iter()
+                .map(|w| w.path.clone().unwrap())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            warning_path("meting-0518-trede3-vragenlijst-onvolledig.xml"),
+            ["/Meting/Vragenlijst"]
+        );
+        assert_eq!(
+            warning_path("meting-0014-trede6-wijkt-af-van-vragenlijst.xml"),
+            ["/Meting/Plaatsing/Trede"]
+        );
     }
 
     #[test]

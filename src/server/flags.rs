@@ -40,6 +40,10 @@ pub struct ServeFlags {
     /// signaal.andere-organisatie; 0 turns it off.
     #[arg(long, env = "LADDERPOST_SIGNAAL_PERIODE", default_value_t = 90)]
     signaal_periode: u32,
+    /// Reports: a benchmark cell with fewer clients than this is
+    /// suppressed (small-cell protection); at least 1.
+    #[arg(long, env = "LADDERPOST_DREMPEL", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    drempel: u64,
     /// Push: seconds one delivery may take.
     #[arg(long, env = "LADDERPOST_PUSH_TIMEOUT", default_value_t = 10.0)]
     push_timeout: f64,
@@ -89,6 +93,7 @@ impl ServeFlags {
             )?,
             max_body: self.max_body,
             signaal_periode: self.signaal_periode,
+            drempel: self.drempel,
             backups: self.backup_dir,
             push: PushSettings {
                 timeout: seconds(self.push_timeout),

@@ -27,6 +27,8 @@ pub struct Settings {
     /// Days within which another organisation's measurement of the same
     /// client is signalled (0: never).
     pub signaal_periode: u32,
+    /// Benchmark cells with fewer clients are suppressed.
+    pub drempel: u64,
     /// Push delivery timing.
     pub push: PushSettings,
     /// Where online backups go (`--backup-dir`).
@@ -136,6 +138,7 @@ pub async fn bind(settings: Settings) -> Result<Bound, ServeError> {
         metrics: Arc::new(Metrics::new()),
         max_body: settings.max_body,
         signaal_periode: settings.signaal_periode,
+        drempel: settings.drempel,
         closing,
         limiter: Arc::new(RateLimiter::new(settings.rate)),
         auth,

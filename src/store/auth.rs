@@ -57,6 +57,10 @@ pub struct Organisatie {
     #[serde(default)]
     pub rollen_bij_certificaat: Vec<Rol>,
     pub aangemaakt: Moment,
+    /// Whether its municipalities take part in the benchmark between
+    /// municipalities (set by `beheer`; no unless said).
+    #[serde(default)]
+    pub benchmark: bool,
 }
 
 /// A credential: an API token's id, owner, roles and the SHA-256 of the
@@ -128,6 +132,8 @@ pub trait AuthStore: Send + Sync + 'static {
     fn organisation(&self, id: &str) -> Result<Option<Organisatie>, StoreError>;
     /// Stores a new organisation durably; `false` if the id is taken.
     fn add_organisation(&self, org: &Organisatie) -> Result<bool, StoreError>;
+    /// Replaces a stored organisation; `false` if there is none with its id.
+    fn update_organisation(&self, org: &Organisatie) -> Result<bool, StoreError>;
     fn credentials(&self) -> Result<Vec<Sleutel>, StoreError>;
     fn credential(&self, id: &str) -> Result<Option<Sleutel>, StoreError>;
     /// Stores a new credential durably.

@@ -130,6 +130,24 @@ impl AuthStore for SledStore {
         Ok(true)
     }
 
+    fn update_organisation(&self, org: &Organisatie) -> Result<bool, StoreError> {
+        let value = serde_json::to_vec(org).map_err(io)?;
+        let tree = &self.trees().organisaties;
+        let Some(old) = tree.get(org.id.as_bytes()).map_err(io)? else {
+            return Ok(false);
+        };
+        // Only over the value read: an organisation is never removed.
+        if tree
+            .compare_and_swap(org.id.as_bytes(), Some(old), Some(value))
+            .map_err(io)?
+            .is_err()
+        {
+            return Err(io("the organisation changed meanwhile; try again"));
+        }
+        self.sync()?;
+        Ok(true)
+    }
+
     fn credentials(&self) -> Result<Vec<Sleutel>, StoreError> {
         self.trees()
             .sleutels

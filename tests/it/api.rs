@@ -925,6 +925,105 @@ async fn trial_validation_reports_kind_and_warnings_without_storing() {
     assert_eq!(api.accept(&cases[0].0).await.volgnummer, 1);
 }
 
+/// A Fout's or Waarschuwing's code, line, column and path.
+type Placed<'a> = (&'a str, Option<u32>, Option<u32>, Option<&'a str>);
+
+fn placed(meldingen: &[Melding]) -> Vec<Placed<'_>> {
+    meldingen
+        .iter()
+        .map(|m| (m.code.as_str(), m.regel, m.kolom, m.pad.as_deref()))
+        .collect()
+}
+
+#[tokio::test]
+async fn questionnaire_answers_are_checked_against_their_flow() {
+    let api = Api::start();
+    // 003_* table 3.1: 1 nee → 3 nee → 4 ja is Trede 3.
+    let trede_3 = [(1, false), (3, false), (4, true)];
+    let consistent = Bericht::meting("TST-VL-1", "0363", &bsn(1), "2024-03-08", 3)
+        .vragenlijst("regioplan-2008", &trede_3);
+    assert_eq!(api.accept(&consistent).await.waarschuwingen, []);
+
+    // The same answers with Trede 4: accepted, warned at Trede, in the
+    // trial validation and in the acknowledgement alike.
+    let contradicted = Bericht::meting("TST-VL-2", "0363", &bsn(2), "2024-03-08", 4)
+        .vragenlijst("regioplan-2008", &trede_3);
+    let (line, column) = position_of(&contradicted.xml(), "<Trede>");
+    let want = [(
+        "signaal.trede-wijkt-af-van-vragenlijst",
+        Some(line),
+        Some(column),
+        Some("/Meting/Plaatsing/Trede"),
+    )];
+    let reply = api.post(VALIDEER, Some(XML), contradicted.bytes()).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let tree = reply.tree("Validatieresultaat");
+    let got: Vec<Melding> = tree
+        .root()
+        .children_named("Waarschuwing")
+        .map(melding)
+        .collect();
+    assert_eq!(placed(&got), want);
+    assert!(got[0].omschrijving.contains("Trede 3"), "{got:?}");
+    let a = api.accept(&contradicted).await;
+    assert_eq!(placed(&a.waarschuwingen), want);
+
+    // An answer to question 2, which 1 nee skips: 422 at that Antwoord.
+    let unreachable = Bericht::meting("TST-VL-3", "0363", &bsn(3), "2024-03-08", 3).vragenlijst(
+        "regioplan-2008",
+        &[(1, false), (2, true), (3, false), (4, true)],
+    );
+    let (line, column) = position_of(&unreachable.xml(), "<Antwoord><Vraag>2<");
+    let (id, fouten) = fout(
+        &api.send(&unreachable).await,
+        422,
+        "regel.vraag-niet-bereikt",
+    );
+    assert_eq!(id.as_deref(), Some("TST-VL-3"));
+    assert_eq!(
+        placed(&fouten),
+        [(
+            "regel.vraag-niet-bereikt",
+            Some(line),
+            Some(column),
+            Some("/Meting/Vragenlijst/Antwoord")
+        )]
+    );
+
+    // Question 17 of the five-question version; in vng-2011 the same
+    // number is a question like any other.
+    let unknown = Bericht::meting("TST-VL-4", "0363", &bsn(4), "2024-03-08", 3).vragenlijst(
+        "regioplan-2008",
+        &[(1, false), (3, false), (4, true), (17, false)],
+    );
+    let (line, column) = position_of(&unknown.xml(), "<Antwoord><Vraag>17<");
+    let (_, fouten) = fout(&api.send(&unknown).await, 422, "regel.vraag-onbekend");
+    assert_eq!(
+        placed(&fouten),
+        [(
+            "regel.vraag-onbekend",
+            Some(line),
+            Some(column),
+            Some("/Meting/Vragenlijst/Antwoord")
+        )]
+    );
+    let vng_3 = [
+        (1, false),
+        (2, false),
+        (10, false),
+        (11, false),
+        (14, false),
+        (15, false),
+        (16, false),
+        (17, true),
+        (18, true),
+    ];
+    let vng = Bericht::meting("TST-VL-5", "0363", &bsn(5), "2024-03-08", 3)
+        .vragenlijst("vng-2011", &vng_3);
+    assert_eq!(api.accept(&vng).await.waarschuwingen, []);
+    assert_eq!(api.stored().await, 3);
+}
+
 #[tokio::test]
 async fn trial_validation_rejects_like_the_real_endpoint() {
     let api = Api::start();

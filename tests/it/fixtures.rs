@@ -103,6 +103,114 @@ fn schema_only_skips_the_domain_rules() {
     assert_eq!(status, 0, "{verdicts:#?}");
 }
 
+/// (code, line, column, path) of each error or warning in a verdict.
+fn placed(v: &Value, key: &str) -> Vec<(String, u64, u64, String)> {
+    v[key]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|e| {
+            (
+                e["code"].as_str().expect("code").to_string(),
+                e["line"].as_u64().expect("line"),
+                e["column"].as_u64().expect("column"),
+                e["path"].as_str().expect("path").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn validate_checks_questionnaire_answers_against_their_flow() {
+    use common::messages::{bsn, Bericht};
+    let dir = tempfile::tempdir().unwrap();
+    // 003_* table 3.1: 1 nee → 3 nee → 4 ja is Trede 3.
+    let trede_3 = [(1, false), (3, false), (4, true)];
+    let cases = [
+        ("consistent", 3, trede_3.to_vec()),
+        ("contradicted", 4, trede_3.to_vec()),
+        (
+            "unreachable",
+            3,
+            vec![(1, false), (3, false), (4, true), (5, true)],
+        ),
+        (
+            "unknown",
+            3,
+            vec![(1, false), (3, false), (4, true), (6, false)],
+        ),
+    ];
+    let mut files = Vec::new();
+    let mut xml = Vec::new();
+    for (i, (name, trede, answers)) in cases.iter().enumerate() {
+        let bericht = Bericht::meting(
+            &format!("TST-VL-{i}"),
+            "0363",
+            &bsn(i as u64),
+            "2024-03-08",
+            *trede,
+        )
+        .vragenlijst("regioplan-2008", answers);
+        let path = dir.path().join(format!("{name}.xml"));
+        std::fs::write(&path, bericht.xml()).unwrap();
+        files.push(path);
+        xml.push(bericht.xml());
+    }
+    let at = |text: &str, needle: &str| -> (u64, u64) {
+        let offset = text.find(needle).expect(needle);
+        let line = text[..offset].matches('\n').count() as u64 + 1;
+        let column = offset - text[..offset].rfind('\n').map_or(0, |i| i + 1) + 1;
+        (line, column as u64)
+    };
+    let (status, v) = run(&["validate", "--format", "json"], &files);
+    assert_eq!(status, 1, "{v:#?}");
+    assert_eq!(v.len(), 4);
+
+    assert_eq!(v[0]["valid"], true, "{:#}", v[0]);
+    assert_eq!(placed(&v[0], "errors"), []);
+    assert_eq!(placed(&v[0], "warnings"), []);
+
+    assert_eq!(v[1]["valid"], true, "{:#}", v[1]);
+    let (l, c) = at(&xml[1], "<Trede>");
+    let want = (
+        "signaal.trede-wijkt-af-van-vragenlijst".to_string(),
+        l,
+        c,
+        "/Meting/Plaatsing/Trede".to_string(),
+    );
+    assert_eq!(placed(&v[1], "warnings"), [want]);
+
+    for (i, needle, code) in [
+        (2, "<Antwoord><Vraag>5<", "regel.vraag-niet-bereikt"),
+        (3, "<Antwoord><Vraag>6<", "regel.vraag-onbekend"),
+    ] {
+        assert_eq!(v[i]["valid"], false, "{:#}", v[i]);
+        let (l, c) = at(&xml[i], needle);
+        let want = (
+            code.to_string(),
+            l,
+            c,
+            "/Meting/Vragenlijst/Antwoord".to_string(),
+        );
+        assert_eq!(placed(&v[i], "errors"), [want], "{:#}", v[i]);
+    }
+}
+
+#[test]
+fn the_complete_example_for_vendors_is_valid_without_warnings() {
+    // docs/vendors.md "A complete example": vendors copy it.
+    let doc = std::fs::read_to_string(common::root().join("docs/vendors.md")).unwrap();
+    let section = &doc[doc.find("## A complete example").expect("the section")..];
+    let start = section.find("```xml\n").expect("an xml block") + "```xml\n".len();
+    let xml = &section[start..start + section[start..].find("```").expect("block end")];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("voorbeeld.xml");
+    std::fs::write(&path, xml).unwrap();
+    let (status, v) = run(&["validate", "--format", "json"], &[path]);
+    assert_eq!(status, 0, "{v:#?}");
+    assert_eq!(v[0]["warnings"], serde_json::json!([]), "{:#}", v[0]);
+}
+
 #[test]
 fn text_output_names_code_line_column_and_path() {
     let path = common::root().join("fixtures/invalid").join(

@@ -1278,6 +1278,7 @@ async fn delivery_state_and_dead_letters_are_kept_and_cleared_from_a_number() {
 
 fn organisatie(id: &str, naam: &str) -> Organisatie {
     Organisatie {
+        benchmark: false,
         id: id.into(),
         naam: naam.into(),
         gemeenten: vec!["0363".into(), "0599".into()],
@@ -1323,6 +1324,20 @@ async fn organisations_and_credentials_are_kept_and_credentials_revoked() {
         let mut orgs = auth.organisations().unwrap();
         orgs.sort_by(|x, y| x.id.cmp(&y.id));
         assert_eq!(orgs, [a.clone(), b.clone()], "{n}");
+        // An organisation's settings change in place; an unknown one is not made.
+        let a = Organisatie {
+            benchmark: true,
+            ..a
+        };
+        assert!(auth.update_organisation(&a).unwrap(), "{n}");
+        assert_eq!(auth.organisation("org-a").unwrap(), Some(a.clone()), "{n}");
+        assert!(
+            !auth
+                .update_organisation(&organisatie("org-z", "Z"))
+                .unwrap(),
+            "{n}"
+        );
+        assert_eq!(auth.organisation("org-z").unwrap(), None, "{n}");
 
         let (k1, k2) = (sleutel("k1", "org-a"), sleutel("k2", "org-b"));
         auth.add_credential(&k1).unwrap();

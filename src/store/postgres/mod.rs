@@ -1050,6 +1050,14 @@ impl AuthStore for PgStore {
         Ok(added > 0)
     }
 
+    fn update_organisation(&self, org: &Organisatie) -> Result<bool, StoreError> {
+        let updated = self.execute(
+            "UPDATE organisaties SET waarde = $2 WHERE id = $1",
+            params![org.id.clone(), json(org)?],
+        )?;
+        Ok(updated > 0)
+    }
+
     fn credentials(&self) -> Result<Vec<Sleutel>, StoreError> {
         self.values(
             "SELECT waarde FROM sleutels ORDER BY id COLLATE \"C\"",

@@ -34,6 +34,9 @@ pub struct Bericht {
     pub toelichting: Option<String>,
     /// `Afzender/Oin`, absent by default.
     pub oin: Option<String>,
+    /// `Vragenlijst`: the version and (question, ja) answers, absent by
+    /// default. Each `Antwoord` is on a line of its own.
+    pub vragenlijst: Option<(String, Vec<(u8, bool)>)>,
 }
 
 /// Sent on this date: every default measurement date lies before it.
@@ -56,6 +59,7 @@ impl Bericht {
             reden: "Meting bij de verkeerde cliënt ingevoerd".to_string(),
             toelichting: None,
             oin: None,
+            vragenlijst: None,
         }
     }
 
@@ -114,6 +118,12 @@ impl Bericht {
         self
     }
 
+    /// Answers to questionnaire `versie` (`regioplan-2008`, `vng-2011`).
+    pub fn vragenlijst(mut self, versie: &str, antwoorden: &[(u8, bool)]) -> Bericht {
+        self.vragenlijst = Some((versie.to_string(), antwoorden.to_vec()));
+        self
+    }
+
     pub fn oin(mut self, oin: &str) -> Bericht {
         self.oin = Some(oin.to_string());
         self
@@ -141,13 +151,27 @@ impl Bericht {
         } else {
             ""
         };
+        let vragenlijst = self
+            .vragenlijst
+            .as_ref()
+            .map(|(versie, antwoorden)| {
+                let antwoorden: String = antwoorden
+                    .iter()
+                    .map(|(vraag, ja)| {
+                        let waarde = if *ja { "ja" } else { "nee" };
+                        format!("    <Antwoord><Vraag>{vraag}</Vraag><Waarde>{waarde}</Waarde></Antwoord>\n")
+                    })
+                    .collect();
+                format!("  <Vragenlijst>\n    <Versie>{versie}</Versie>\n{antwoorden}  </Vragenlijst>\n")
+            })
+            .unwrap_or_default();
         let toelichting = self
             .toelichting
             .as_ref()
             .map(|t| format!("  <Toelichting>{t}</Toelichting>\n"))
             .unwrap_or_default();
         format!(
-            "  <Client>\n    <Bsn>{}</Bsn>\n    <Achternaam>{}</Achternaam>\n    <Geboortedatum>{}</Geboortedatum>\n  </Client>\n  <Werkproces>\n    <Meetdatum>{}</Meetdatum>\n    <Medewerker>{}</Medewerker>\n  </Werkproces>\n  <Plaatsing>\n    <Trede>{}</Trede>{groei}{uitstroom}\n  </Plaatsing>\n{toelichting}",
+            "  <Client>\n    <Bsn>{}</Bsn>\n    <Achternaam>{}</Achternaam>\n    <Geboortedatum>{}</Geboortedatum>\n  </Client>\n  <Werkproces>\n    <Meetdatum>{}</Meetdatum>\n    <Medewerker>{}</Medewerker>\n  </Werkproces>\n  <Plaatsing>\n    <Trede>{}</Trede>{groei}{uitstroom}\n  </Plaatsing>\n{vragenlijst}{toelichting}",
             self.bsn, self.achternaam, self.geboortedatum, self.meetdatum, self.medewerker, self.trede
         )
     }

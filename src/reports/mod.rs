@@ -1,0 +1,679 @@
+//! Management information: stand, flows, the yearly and SRG tables, the
+//! benchmark, worklists. Computed from the clients' timelines
+//! ([`crate::store::tijdlijn`]), one compact record per client, the same
+//! way whatever the engine; never from the messages themselves.
+//!
+//! The semantics (README, "Reports"): a client's state at a date is its
+//! latest valid version with a measurement date on or before it
+//! (corrections applied, withdrawals left out; of two on one day the later
+//! accepted), as known now or at a `peilmoment`. A client counts for the
+//! municipality of that version.
+
+mod csv;
+mod werklijst;
+
+pub use csv::Csv;
+pub use werklijst::{werklijsten, Werklijsten, Werkregel};
+
+use serde::Serialize;
+
+use crate::store::tijdlijn::{Stip, Tijdlijn, Zicht};
+use crate::store::{Store, StoreError};
+use crate::time::Moment;
+
+/// The rungs every report lists, in order: intake, 1-6, off the ladder.
+pub const TREDEN: [u8; 8] = [0, 1, 2, 3, 4, 5, 6, 9];
+
+/// A breakdown (`groepeerOp=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Groepering {
+    Team,
+    Medewerker,
+    Afdeling,
+    /// A client in several subgroups counts in each.
+    Subgroep,
+    /// Idem for sources of income.
+    Inkomenssituatie,
+    Geslacht,
+    /// Age at the date, in bands.
+    Leeftijd,
+}
+
+/// The label of a group for clients the breakdown knows nothing of.
+pub const ONBEKEND: &str = "onbekend";
+
+impl Groepering {
+    pub const ALL: [Groepering; 7] = [
+        Groepering::Team,
+        Groepering::Medewerker,
+        Groepering::Afdeling,
+        Groepering::Subgroep,
+        Groepering::Inkomenssituatie,
+        Groepering::Geslacht,
+        Groepering::Leeftijd,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Groepering::Team => "team",
+            Groepering::Medewerker => "medewerker",
+            Groepering::Afdeling => "afdeling",
+            Groepering::Subgroep => "subgroep",
+            Groepering::Inkomenssituatie => "inkomenssituatie",
+            Groepering::Geslacht => "geslacht",
+            Groepering::Leeftijd => "leeftijd",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Groepering> {
+        Groepering::ALL.into_iter().find(|g| g.as_str() == s)
+    }
+
+    /// The groups a version counts in at `datum`.
+    fn groepen(self, v: &Stip, datum: u32) -> Vec<String> {
+        let or_unknown = |s: Option<&String>| s.cloned().unwrap_or_else(|| ONBEKEND.into());
+        let many = |items: Vec<String>| {
+            if items.is_empty() {
+                vec![ONBEKEND.to_string()]
+            } else {
+                items
+            }
+        };
+        match self {
+            Groepering::Team => vec![or_unknown(v.team.as_ref())],
+            Groepering::Medewerker => vec![v.medewerker.clone()],
+            Groepering::Afdeling => vec![or_unknown(v.afdeling.as_ref())],
+            Groepering::Subgroep => many(v.subgroepen.iter().map(|s| s.to_string()).collect()),
+            Groepering::Inkomenssituatie => many(v.inkomenssituatie.clone()),
+            Groepering::Geslacht => vec![or_unknown(v.geslacht.as_ref())],
+            Groepering::Leeftijd => vec![leeftijdsband(v.geboortedatum, datum).to_string()],
+        }
+    }
+}
+
+/// The age bands of the breakdown by age.
+pub const LEEFTIJDSBANDEN: [&str; 4] = ["<27", "27-44", "45-54", "55+"];
+
+/// The band of someone born on `geboren` at `datum` (both `yyyymmdd`).
+fn leeftijdsband(geboren: u32, datum: u32) -> &'static str {
+    if geboren == 0 || geboren > datum {
+        return ONBEKEND;
+    }
+    // Whole years: the day number's difference, less a year before the
+    // birthday.
+    let leeftijd = (datum - geboren) / 10_000;
+    match leeftijd {
+        0..=26 => LEEFTIJDSBANDEN[0],
+        27..=44 => LEEFTIJDSBANDEN[1],
+        45..=54 => LEEFTIJDSBANDEN[2],
+        _ => LEEFTIJDSBANDEN[3],
+    }
+}
+
+/// A date as the reports take it: `yyyymmdd`, and as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peildatum {
+    pub dag: u32,
+    pub tekst: String,
+}
+
+impl Peildatum {
+    /// `YYYY-MM-DD`, a real calendar day.
+    pub fn parse(s: &str) -> Option<Peildatum> {
+        let d = crate::domain::Datum::parse(s).ok()?;
+        if d.timezone().is_some() || s.len() != 10 {
+            return None;
+        }
+        let dag = crate::store::tijdlijn::dagnummer(s)?;
+        Some(Peildatum {
+            dag,
+            tekst: s.to_string(),
+        })
+    }
+
+    /// 31 December of `jaar`.
+    pub fn jaareinde(jaar: u16) -> Peildatum {
+        Peildatum {
+            dag: u32::from(jaar) * 10_000 + 1231,
+            tekst: format!("{jaar:04}-12-31"),
+        }
+    }
+
+    /// Today (UTC).
+    pub fn vandaag() -> Peildatum {
+        let dag = Moment::now().0.div_euclid(86_400_000_000);
+        let tekst = crate::time::date_of_day(dag);
+        Peildatum::parse(&tekst).unwrap_or(Peildatum { dag: 0, tekst })
+    }
+
+    /// This date plus `days`.
+    pub fn plus_dagen(&self, days: u32) -> Peildatum {
+        let base = crate::time::day_number(&self.tekst).unwrap_or(0);
+        let tekst = crate::time::date_of_day(base + i64::from(days));
+        Peildatum::parse(&tekst).unwrap_or(self.clone())
+    }
+}
+
+/// What a report is asked about.
+#[derive(Debug, Clone)]
+pub struct Vraag {
+    pub gemeente: String,
+    pub groepeer_op: Option<Groepering>,
+    /// As known at this moment; `None`: as known now.
+    pub peilmoment: Option<Moment>,
+}
+
+/// Clients on one rung.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TredeTelling {
+    pub trede: u8,
+    pub clienten: u64,
+    /// Of those, how many with growth potential `+`.
+    pub groeipotentieel: u64,
+}
+
+fn lege_treden() -> Vec<TredeTelling> {
+    TREDEN
+        .iter()
+        .map(|&trede| TredeTelling {
+            trede,
+            ..TredeTelling::default()
+        })
+        .collect()
+}
+
+fn tel(treden: &mut [TredeTelling], v: &Stip) {
+    if let Some(t) = treden.iter_mut().find(|t| t.trede == v.trede) {
+        t.clienten += 1;
+        t.groeipotentieel += u64::from(v.groeipotentieel);
+    }
+}
+
+/// The stand at a date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Stand {
+    pub gemeente: String,
+    pub peildatum: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peilmoment: Option<String>,
+    pub treden: Vec<TredeTelling>,
+    #[serde(rename = "groepeerOp", skip_serializing_if = "Option::is_none")]
+    pub groepeer_op: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groepen: Option<Vec<StandGroep>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StandGroep {
+    pub groep: String,
+    pub treden: Vec<TredeTelling>,
+}
+
+/// Groups in label order, each made on first use.
+struct Groepen<T> {
+    items: std::collections::BTreeMap<String, T>,
+}
+
+impl<T> Groepen<T> {
+    fn new() -> Groepen<T> {
+        Groepen {
+            items: std::collections::BTreeMap::new(),
+        }
+    }
+
+    fn get(&mut self, label: String, make: impl FnOnce() -> T) -> &mut T {
+        self.items.entry(label).or_insert_with(make)
+    }
+}
+
+/// The view a report takes: what is durable, as known now or then.
+fn zicht(store: &dyn Store, peilmoment: Option<Moment>) -> Zicht {
+    Zicht {
+        tot_en_met: *store.changes().borrow(),
+        peilmoment,
+    }
+}
+
+/// Visits the state at each of `data` of every client counting for the
+/// municipality at that date (`None` where it does not count).
+fn toestanden(
+    store: &dyn Store,
+    gemeente: Option<&str>,
+    peilmoment: Option<Moment>,
+    data: &[u32],
+    visit: &mut dyn FnMut(&Tijdlijn, &[Option<&Stip>]),
+) -> Result<(), StoreError> {
+    let z = zicht(store, peilmoment);
+    store.tijdlijnen(gemeente, &mut |t| {
+        let states: Vec<Option<&Stip>> = data
+            .iter()
+            .map(|&d| {
+                t.toestand(d, &z)
+                    .filter(|v| gemeente.is_none_or(|g| v.gemeente == g))
+            })
+            .collect();
+        visit(&t, &states);
+    })
+}
+
+/// The stand at `peildatum`: per rung the clients whose state is on it.
+pub fn stand(store: &dyn Store, vraag: &Vraag, peildatum: &Peildatum) -> Result<Stand, StoreError> {
+    let mut treden = lege_treden();
+    let mut groepen: Groepen<Vec<TredeTelling>> = Groepen::new();
+    toestanden(
+        store,
+        Some(&vraag.gemeente),
+        vraag.peilmoment,
+        &[peildatum.dag],
+        &mut |_, states| {
+            let Some(v) = states[0] else { return };
+            tel(&mut treden, v);
+            if let Some(by) = vraag.groepeer_op {
+                for label in by.groepen(v, peildatum.dag) {
+                    tel(groepen.get(label, lege_treden), v);
+                }
+            }
+        },
+    )?;
+    Ok(Stand {
+        gemeente: vraag.gemeente.clone(),
+        peildatum: peildatum.tekst.clone(),
+        peilmoment: vraag.peilmoment.map(|m| m.to_string()),
+        treden,
+        groepeer_op: vraag.groepeer_op.map(Groepering::as_str),
+        groepen: vraag.groepeer_op.map(|_| {
+            groepen
+                .items
+                .into_iter()
+                .map(|(groep, treden)| StandGroep { groep, treden })
+                .collect()
+        }),
+    })
+}
+
+/// The stand at several dates in one pass (the stand over time).
+pub fn reeks(
+    store: &dyn Store,
+    vraag: &Vraag,
+    data: &[Peildatum],
+) -> Result<Vec<Stand>, StoreError> {
+    let dagen: Vec<u32> = data.iter().map(|d| d.dag).collect();
+    let mut treden: Vec<Vec<TredeTelling>> = data.iter().map(|_| lege_treden()).collect();
+    toestanden(
+        store,
+        Some(&vraag.gemeente),
+        vraag.peilmoment,
+        &dagen,
+        &mut |_, states| {
+            for (t, v) in treden.iter_mut().zip(states) {
+                if let Some(v) = v {
+                    tel(t, v);
+                }
+            }
+        },
+    )?;
+    Ok(data
+        .iter()
+        .zip(treden)
+        .map(|(d, treden)| Stand {
+            gemeente: vraag.gemeente.clone(),
+            peildatum: d.tekst.clone(),
+            peilmoment: vraag.peilmoment.map(|m| m.to_string()),
+            treden,
+            groepeer_op: None,
+            groepen: None,
+        })
+        .collect())
+}
+
+/// One cell of the flow matrix: clients from rung `van` (`None`: no state
+/// at the first date, "nieuw") to rung `naar`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Stroom {
+    pub van: Option<u8>,
+    pub naar: u8,
+    pub clienten: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Stromen {
+    pub gemeente: String,
+    pub van: String,
+    pub tot: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peilmoment: Option<String>,
+    /// Only non-zero cells, by `van` (new first) then `naar`.
+    pub stromen: Vec<Stroom>,
+    #[serde(rename = "groepeerOp", skip_serializing_if = "Option::is_none")]
+    pub groepeer_op: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groepen: Option<Vec<StroomGroep>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StroomGroep {
+    pub groep: String,
+    pub stromen: Vec<Stroom>,
+}
+
+type Matrix = std::collections::BTreeMap<(Option<u8>, u8), u64>;
+
+fn cellen(m: Matrix) -> Vec<Stroom> {
+    m.into_iter()
+        .map(|((van, naar), clienten)| Stroom {
+            van,
+            naar,
+            clienten,
+        })
+        .collect()
+}
+
+/// The flows between `van` and `tot`: for every client counting for the
+/// municipality at `tot`, its rung then and at `van` (wherever it was
+/// measured; `None` when it had no state yet). Groups by the state at
+/// `tot`.
+pub fn stromen(
+    store: &dyn Store,
+    vraag: &Vraag,
+    van: &Peildatum,
+    tot: &Peildatum,
+) -> Result<Stromen, StoreError> {
+    let z = zicht(store, vraag.peilmoment);
+    let mut totaal = Matrix::new();
+    let mut groepen: Groepen<Matrix> = Groepen::new();
+    let g = vraag.gemeente.as_str();
+    store.tijdlijnen(Some(g), &mut |t| {
+        let Some(naar) = t.toestand(tot.dag, &z).filter(|v| v.gemeente == g) else {
+            return;
+        };
+        let cel = (t.toestand(van.dag, &z).map(|v| v.trede), naar.trede);
+        *totaal.entry(cel).or_default() += 1;
+        if let Some(by) = vraag.groepeer_op {
+            for label in by.groepen(naar, tot.dag) {
+                *groepen.get(label, Matrix::new).entry(cel).or_default() += 1;
+            }
+        }
+    })?;
+    Ok(Stromen {
+        gemeente: vraag.gemeente.clone(),
+        van: van.tekst.clone(),
+        tot: tot.tekst.clone(),
+        peilmoment: vraag.peilmoment.map(|m| m.to_string()),
+        stromen: cellen(totaal),
+        groepeer_op: vraag.groepeer_op.map(Groepering::as_str),
+        groepen: vraag.groepeer_op.map(|_| {
+            groepen
+                .items
+                .into_iter()
+                .map(|(groep, m)| StroomGroep {
+                    groep,
+                    stromen: cellen(m),
+                })
+                .collect()
+        }),
+    })
+}
+
+/// The SRG re-integration positions (`003_*` table 1.1), in order.
+pub const SRG_CODES: [&str; 8] = ["99", "0", "1", "2", "3", "4", "5a", "5b"];
+
+/// The SRG code of a state: intake 99; rungs 1-6 with an instrument in use
+/// or deployed 1, 2, 3, 4, 5a, 5b; without one 0. Off the ladder (9) has
+/// none.
+pub fn srg_code(v: &Stip) -> Option<&'static str> {
+    let met_instrument = v.instrument == Some(true);
+    match v.trede {
+        0 => Some("99"),
+        1..=6 if !met_instrument => Some("0"),
+        1 => Some("1"),
+        2 => Some("2"),
+        3 => Some("3"),
+        4 => Some("4"),
+        5 => Some("5a"),
+        6 => Some("5b"),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SrgRegel {
+    pub srg: &'static str,
+    pub clienten: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Srg {
+    pub gemeente: String,
+    pub peildatum: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peilmoment: Option<String>,
+    pub srg: Vec<SrgRegel>,
+}
+
+fn srg_tabel(states: impl Iterator<Item = &'static str>) -> Vec<SrgRegel> {
+    let mut out: Vec<SrgRegel> = SRG_CODES
+        .iter()
+        .map(|&srg| SrgRegel { srg, clienten: 0 })
+        .collect();
+    for code in states {
+        if let Some(r) = out.iter_mut().find(|r| r.srg == code) {
+            r.clienten += 1;
+        }
+    }
+    out
+}
+
+/// The SRG table at `peildatum`.
+pub fn srg(store: &dyn Store, vraag: &Vraag, peildatum: &Peildatum) -> Result<Srg, StoreError> {
+    Ok(stand_en_srg(store, vraag, peildatum)?.1)
+}
+
+fn stand_en_srg(
+    store: &dyn Store,
+    vraag: &Vraag,
+    peildatum: &Peildatum,
+) -> Result<(Vec<TredeTelling>, Srg), StoreError> {
+    let mut treden = lege_treden();
+    let mut codes: Vec<&'static str> = Vec::new();
+    toestanden(
+        store,
+        Some(&vraag.gemeente),
+        vraag.peilmoment,
+        &[peildatum.dag],
+        &mut |_, states| {
+            if let Some(v) = states[0] {
+                tel(&mut treden, v);
+                codes.extend(srg_code(v));
+            }
+        },
+    )?;
+    Ok((
+        treden,
+        Srg {
+            gemeente: vraag.gemeente.clone(),
+            peildatum: peildatum.tekst.clone(),
+            peilmoment: vraag.peilmoment.map(|m| m.to_string()),
+            srg: srg_tabel(codes.into_iter()),
+        },
+    ))
+}
+
+/// The yearly report: the stand at 31 December (the latest measurement in
+/// or before the year counts) with its SRG table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Jaar {
+    pub gemeente: String,
+    pub jaar: u16,
+    pub peildatum: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peilmoment: Option<String>,
+    pub treden: Vec<TredeTelling>,
+    pub srg: Vec<SrgRegel>,
+}
+
+pub fn jaar(store: &dyn Store, vraag: &Vraag, jaar: u16) -> Result<Jaar, StoreError> {
+    let peildatum = Peildatum::jaareinde(jaar);
+    let (treden, srg) = stand_en_srg(store, vraag, &peildatum)?;
+    Ok(Jaar {
+        gemeente: vraag.gemeente.clone(),
+        jaar,
+        peildatum: peildatum.tekst,
+        peilmoment: srg.peilmoment,
+        treden,
+        srg: srg.srg,
+    })
+}
+
+/// A benchmark cell: a share, or suppressed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Aandeel {
+    /// Percent of the municipality's clients, one decimal.
+    Procent(f64),
+    /// Fewer clients than the threshold (`"<10"`), or hidden so that a
+    /// suppressed cell cannot be recomputed from the others (`"x"`).
+    Onderdrukt(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BenchmarkCel {
+    pub trede: u8,
+    pub aandeel: Aandeel,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BenchmarkRij {
+    pub gemeente: String,
+    /// The number of clients, only when no cell is suppressed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clienten: Option<u64>,
+    pub treden: Vec<BenchmarkCel>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Benchmark {
+    pub peildatum: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subgroep: Option<u8>,
+    pub drempel: u64,
+    pub gemeenten: Vec<BenchmarkRij>,
+}
+
+/// The stand in percentages per rung for each of `gemeenten` (those that
+/// take part), of clients in `subgroep` if given; cells under `drempel`
+/// clients suppressed, and where exactly one is, the next smallest too.
+pub fn benchmark(
+    store: &dyn Store,
+    gemeenten: &[String],
+    peildatum: &Peildatum,
+    subgroep: Option<u8>,
+    drempel: u64,
+) -> Result<Benchmark, StoreError> {
+    let z = zicht(store, None);
+    let mut rijen = Vec::new();
+    for g in gemeenten {
+        let mut treden = lege_treden();
+        store.tijdlijnen(Some(g), &mut |t| {
+            if let Some(v) = t.toestand(peildatum.dag, &z).filter(|v| &v.gemeente == g) {
+                if subgroep.is_none_or(|s| v.subgroepen.contains(&s)) {
+                    tel(&mut treden, v);
+                }
+            }
+        })?;
+        rijen.push(onderdruk(g, &treden, drempel));
+    }
+    Ok(Benchmark {
+        peildatum: peildatum.tekst.clone(),
+        subgroep,
+        drempel,
+        gemeenten: rijen,
+    })
+}
+
+fn onderdruk(gemeente: &str, treden: &[TredeTelling], drempel: u64) -> BenchmarkRij {
+    let totaal: u64 = treden.iter().map(|t| t.clienten).sum();
+    let klein: Vec<bool> = treden.iter().map(|t| t.clienten < drempel).collect();
+    let mut verborgen = vec![false; treden.len()];
+    if klein.iter().filter(|&&k| k).count() == 1 {
+        // The smallest cell shown would give the suppressed one away.
+        if let Some((i, _)) = treden
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !klein[*i])
+            .min_by_key(|(_, t)| t.clienten)
+        {
+            verborgen[i] = true;
+        }
+    }
+    let onderdrukt = klein.iter().any(|&k| k);
+    let cellen = treden
+        .iter()
+        .enumerate()
+        .map(|(i, t)| BenchmarkCel {
+            trede: t.trede,
+            aandeel: if klein[i] {
+                Aandeel::Onderdrukt(format!("<{drempel}"))
+            } else if verborgen[i] {
+                Aandeel::Onderdrukt("x".into())
+            } else {
+                let pct = t.clienten as f64 * 100.0 / totaal.max(1) as f64;
+                Aandeel::Procent((pct * 10.0).round() / 10.0)
+            },
+        })
+        .collect();
+    BenchmarkRij {
+        gemeente: gemeente.to_string(),
+        clienten: (!onderdrukt).then_some(totaal),
+        treden: cellen,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn telling(counts: [u64; 8]) -> Vec<TredeTelling> {
+        TREDEN
+            .iter()
+            .zip(counts)
+            .map(|(&trede, clienten)| TredeTelling {
+                trede,
+                clienten,
+                groeipotentieel: 0,
+            })
+            .collect()
+    }
+
+    fn shown(r: &BenchmarkRij) -> Vec<String> {
+        r.treden
+            .iter()
+            .map(|c| match &c.aandeel {
+                Aandeel::Procent(p) => format!("{p}"),
+                Aandeel::Onderdrukt(s) => s.clone(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_small_cell_hides_the_next_smallest_too_and_the_total() {
+        let r = onderdruk("0363", &telling([20, 30, 40, 50, 60, 70, 25, 5]), 10);
+        assert_eq!(r.clienten, None);
+        assert_eq!(
+            shown(&r),
+            ["x", "10", "13.3", "16.7", "20", "23.3", "8.3", "<10"]
+        );
+        let r = onderdruk("0363", &telling([20, 30, 40, 50, 60, 70, 25, 10]), 10);
+        assert_eq!(r.clienten, Some(305));
+        let r = onderdruk("0363", &telling([0, 3, 40, 50, 60, 70, 25, 10]), 10);
+        assert_eq!(shown(&r)[..3], ["<10", "<10", "15.6"]);
+    }
+
+    #[test]
+    fn age_bands_count_whole_years() {
+        assert_eq!(leeftijdsband(19990601, 20260531), "<27");
+        assert_eq!(leeftijdsband(19990601, 20260601), "27-44");
+        assert_eq!(leeftijdsband(19710101, 20251231), "45-54");
+        assert_eq!(leeftijdsband(19700101, 20250101), "55+");
+        assert_eq!(leeftijdsband(0, 20250101), ONBEKEND);
+    }
+}
