@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::extract::{Caller, Query};
 use super::guard::{no_access, not_your_gemeente, AuditSink};
+use super::rapportages::compute;
 use super::{ApiError, AppState};
 use crate::auth::{Principal, Rol};
 use crate::dashboard::html::Nav;
@@ -274,25 +275,6 @@ pub async fn uitloggen(
 // ---------------------------------------------------------------------------
 // The reports page, the worklists and their CSV
 // ---------------------------------------------------------------------------
-
-/// Runs a report on the blocking pool under a CPU permit, as the reports
-/// API does.
-async fn compute<T: Send + 'static>(
-    state: &AppState,
-    f: impl FnOnce(&dyn Store) -> Result<T, crate::store::StoreError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let _permit = state
-        .cpu
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|_| ApiError::unavailable("the service is shutting down"))?;
-    let store = state.store.clone();
-    tokio::task::spawn_blocking(move || f(&*store))
-        .await
-        .map_err(|e| ApiError::unavailable(format!("report task failed: {e}")))?
-        .map_err(ApiError::from)
-}
 
 /// The reports page's query: what its form sends.
 #[derive(serde::Deserialize, Default)]

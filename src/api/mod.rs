@@ -473,6 +473,14 @@ mod tests {
             if r.policy.rol.is_none() {
                 assert!(!r.policy.audited && !r.path.contains("berichten"));
             }
+            // Every dashboard page that shows figures is a read, audited;
+            // the worklists' BSNs need afnemen.
+            if r.path.starts_with("/dashboard") && r.policy.rol.is_some() {
+                assert!(r.policy.audited, "{} {} is not audited", r.method, r.path);
+                if r.path.contains("werklijsten") {
+                    assert_eq!(r.policy.rol, Some(Rol::Afnemen), "{}", r.path);
+                }
+            }
         }
         assert_eq!(policy(&Method::GET, "/api/v1/nergens"), None);
     }

@@ -47,9 +47,10 @@ pub fn colour_rules() -> String {
     for (i, (bg, fg)) in HEAT.iter().enumerate() {
         let _ = writeln!(css, "td.h{i} {{ background: {bg}; color: {fg}; }}");
     }
+    // After the series colours, so that a line is never filled.
     let _ = writeln!(
         css,
-        "svg text {{ fill: {TEXT}; }} svg .as {{ stroke: {GRID}; fill: none; }}"
+        "svg text {{ fill: {TEXT}; }} svg .as {{ stroke: {GRID}; fill: none; }} .lijn {{ fill: none; }}"
     );
     css
 }
@@ -231,9 +232,10 @@ pub fn lines(frame: &Frame, x: &[String], series: &[Series], axis: &str) -> Stri
     };
     let py = |v: u64| TOP + plot_h * (1.0 - v as f64 / top as f64);
     // Every label if they fit, else every other one.
-    let every = if x.len() > 12 { 2 } else { 1 };
+    let every = if x.len() > 8 { 2 } else { 1 };
     for (i, label) in x.iter().enumerate() {
-        if i % every == 0 || i + 1 == x.len() {
+        // Counted from the last point, which is always labelled.
+        if (x.len() - 1 - i) % every == 0 {
             let _ = write!(
                 out,
                 "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"11\">{}</text>",
@@ -252,7 +254,7 @@ pub fn lines(frame: &Frame, x: &[String], series: &[Series], axis: &str) -> Stri
             .collect();
         let _ = write!(
             out,
-            "<polyline class=\"{}\" fill=\"none\" stroke-width=\"2\" points=\"{}\"/>",
+            "<polyline class=\"{} lijn\" fill=\"none\" stroke-width=\"2\" points=\"{}\"/>",
             esc(&s.class),
             points.join(" ")
         );
@@ -426,5 +428,7 @@ mod tests {
             assert!(css.contains(&format!("td.h{i} ")));
         }
         assert_eq!(legend(&[("a", "s3")]).matches("vlak k3").count(), 1);
+        // A line's class keeps it unfilled whatever its colour.
+        assert!(css.find(".lijn").unwrap() > css.find(".s7 ").unwrap());
     }
 }

@@ -431,17 +431,17 @@ async fn tab_reaches_every_control(browser: &Browser, name: &str) {
                 &format!(
                     "{KEY} const e = document.activeElement; if (!e || e === document.body) return null;
                      const s = getComputedStyle(e);
-                     return [key(e), s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2];"
+                     return [key(e), s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2, s.outlineStyle + ' ' + s.outlineWidth + ' ' + e.matches(':focus') + ' ' + e.matches(':focus-visible') + ' ' + e.matches(':focus-within')];"
                 ),
                 json!([]),
             )
             .await;
-        if let Some([k, visible]) = focused.as_array().map(|a| a.as_slice()) {
+        if let Some([k, visible, how]) = focused.as_array().map(|a| a.as_slice()) {
             let k = k.as_str().unwrap_or_default().to_string();
             assert_eq!(
                 visible,
                 &json!(true),
-                "{name}: {k} has no visible focus outline"
+                "{name}: {k} has no visible focus outline ({how})"
             );
             reached.insert(k);
         }
@@ -453,17 +453,104 @@ async fn tab_reaches_every_control(browser: &Browser, name: &str) {
     assert!(missed.is_empty(), "{name}: Tab never reached {missed:?}");
 }
 
+/// A store filled by the generator (the same code as `ladderpost
+/// generate`): clients over five years in three municipalities, with
+/// corrections and withdrawals.
+fn generated(data: &std::path::Path) {
+    let config = ladderpost::store::Config::from_flags(None, data, 64).expect("config");
+    let opened = ladderpost::store::open(&config).expect("open the store");
+    let plan = ladderpost::generate::Plan {
+        clienten: 2500,
+        metingen: 9000,
+        gemeenten: 3,
+        seed: 14,
+    };
+    ladderpost::generate::fill(&opened, plan, |_| {}).expect("generate");
+    opened.messages.close().expect("close the store");
+}
+
+const GEMEENTE: &str = "0363";
+const PEILDATUM: &str = "2025-12-31";
+const VAN: &str = "2024-12-31";
+
+/// The body rows of table `id` on the page: each row's cells' text.
+async fn table(browser: &Browser, id: &str) -> Vec<Vec<String>> {
+    let rows = browser
+        .script(
+            "const t = document.getElementById(arguments[0]); if (!t) return null;
+             return Array.from(t.querySelectorAll('tbody tr'))
+                 .map(r => Array.from(r.children).map(c => c.textContent.trim()));",
+            json!([id]),
+        )
+        .await;
+    serde_json::from_value(rows).unwrap_or_else(|e| panic!("table {id}: {e}"))
+}
+
+/// A count as the page writes it (12.345), read back.
+fn count(text: &str) -> u64 {
+    text.replace('.', "")
+        .parse()
+        .unwrap_or_else(|_| panic!("not a count: {text:?}"))
+}
+
+async fn api(server: &Server, path: &str) -> serde_json::Value {
+    let r = server.client().get(server.url(path)).send().await.unwrap();
+    assert_eq!(r.status(), 200, "{path}");
+    serde_json::from_str(&r.text().await.unwrap()).expect("JSON")
+}
+
+/// The stand rows of a table (rung header, clients, with `+`) against the
+/// API's `treden`.
+fn same_stand(page: &[Vec<String>], treden: &serde_json::Value, what: &str) {
+    let treden = treden.as_array().expect("treden");
+    assert_eq!(
+        page.len(),
+        treden.len() + 1,
+        "{what}: a row per rung and a total"
+    );
+    for (row, t) in page.iter().zip(treden) {
+        assert!(
+            row[0].starts_with(&format!("{} ", t["trede"])),
+            "{what}: {row:?}"
+        );
+        assert_eq!(
+            count(&row[1]),
+            t["clienten"].as_u64().unwrap(),
+            "{what}: {row:?}"
+        );
+        assert_eq!(
+            count(&row[2]),
+            t["groeipotentieel"].as_u64().unwrap(),
+            "{what}: {row:?}"
+        );
+    }
+    let total: u64 = treden.iter().map(|t| t["clienten"].as_u64().unwrap()).sum();
+    assert_eq!(count(&page[treden.len()][1]), total, "{what}: total");
+}
+
+/// `31-12-2025` back to `2025-12-31`.
+fn iso(dutch: &str) -> String {
+    let p: Vec<&str> = dutch.split('-').collect();
+    format!("{}-{}-{}", p[2], p[1], p[0])
+}
+
 #[tokio::test]
 async fn the_dashboard_in_a_real_browser_is_accessible_and_shows_the_api_figures() {
     let Some(tools) = Tools::find("dashboard browser test") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("data"));
+    let data = dir.path().join("data");
+    // The generator runs a runtime of its own: not inside the test's.
+    let target = data.clone();
+    std::thread::spawn(move || generated(&target))
+        .join()
+        .expect("generate");
+    let server = Server::start(&data);
     let browser = Browser::start(&tools).await;
 
     // Signed out, the dashboard is the login form.
-    browser.goto(&server.url("/dashboard/inloggen")).await;
+    browser.goto(&server.url("/")).await;
     let url = browser.url().await;
     assert!(url.ends_with("/dashboard/inloggen"), "{url}");
     assert_eq!(browser.title().await, "Inloggen – ladderpost");
@@ -472,10 +559,272 @@ async fn the_dashboard_in_a_real_browser_is_accessible_and_shows_the_api_figures
     browser.type_into(&field, &server.token).await;
     let submit = browser.find("form.inloggen button[type=submit]").await;
     browser.click(&submit).await;
-    let url = browser.url().await;
-    let text = browser
-        .script("return document.body.innerText;", json!([]))
+    browser.arrives_at("/dashboard").await;
+
+    // The reports page for one choice: every figure as the API gives it.
+    let query = format!("gemeente={GEMEENTE}&peildatum={PEILDATUM}&van={VAN}");
+    browser
+        .goto(&server.url(&format!("/dashboard?{query}&groepeerOp=team")))
         .await;
-    assert!(url.ends_with("/dashboard"), "{url}: {text}");
+    assert_eq!(browser.title().await, "Rapportages – ladderpost");
+    let stand = api(
+        &server,
+        &format!("/api/v1/rapportages/stand?gemeente={GEMEENTE}&peildatum={PEILDATUM}"),
+    )
+    .await;
+    let total: u64 = stand["treden"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["clienten"].as_u64().unwrap())
+        .sum();
+    assert!(
+        total >= 1000,
+        "enough clients for thousands separators: {total}"
+    );
+    same_stand(
+        &table(&browser, "tabel-stand").await,
+        &stand["treden"],
+        "stand",
+    );
+    let page_total = &table(&browser, "tabel-stand").await[8][1];
+    assert!(page_total.contains('.'), "Dutch thousands: {page_total}");
+
+    let per_team = api(
+        &server,
+        &format!(
+            "/api/v1/rapportages/stand?gemeente={GEMEENTE}&peildatum={PEILDATUM}&groepeerOp=team"
+        ),
+    )
+    .await;
+    let groepen = table(&browser, "tabel-groepen").await;
+    let api_groepen = per_team["groepen"].as_array().expect("groepen");
+    assert!(!api_groepen.is_empty());
+    assert_eq!(groepen.len(), api_groepen.len());
+    for (row, g) in groepen.iter().zip(api_groepen) {
+        assert_eq!(row[0], g["groep"].as_str().unwrap());
+        for (cell, t) in row[1..9].iter().zip(g["treden"].as_array().unwrap()) {
+            assert_eq!(count(cell), t["clienten"].as_u64().unwrap(), "{row:?}");
+        }
+    }
+
+    let stromen = api(
+        &server,
+        &format!("/api/v1/rapportages/stromen?gemeente={GEMEENTE}&van={VAN}&tot={PEILDATUM}"),
+    )
+    .await;
+    let of = |van: Option<u64>, naar: u64| {
+        stromen["stromen"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["van"].as_u64() == van && s["naar"].as_u64() == Some(naar))
+            .map(|s| s["clienten"].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    let matrix = table(&browser, "tabel-stromen").await;
+    assert_eq!(matrix.len(), 10, "nieuw, eight rungs, total");
+    let treden = [0u64, 1, 2, 3, 4, 5, 6, 9];
+    for row in &matrix[..9] {
+        let van = match row[0].as_str() {
+            "Nieuw (geen meting)" => None,
+            t => Some(t.trim_start_matches("Trede ").parse().unwrap()),
+        };
+        for (cell, naar) in row[1..9].iter().zip(treden) {
+            assert_eq!(count(cell), of(van, naar), "from {van:?} to {naar}");
+        }
+    }
+    assert!(
+        of(None, 0) + of(None, 1) + of(None, 2) + of(None, 3) > 0,
+        "new clients in the year"
+    );
+
+    let reeks = table(&browser, "tabel-tijdreeks").await;
+    assert_eq!(reeks.len(), 12, "twelve quarters");
+    assert_eq!(iso(&reeks[11][0]), PEILDATUM);
+    for row in [&reeks[0], &reeks[5], &reeks[11]] {
+        let at = api(
+            &server,
+            &format!(
+                "/api/v1/rapportages/stand?gemeente={GEMEENTE}&peildatum={}",
+                iso(&row[0])
+            ),
+        )
+        .await;
+        for (cell, t) in row[1..].iter().zip(at["treden"].as_array().unwrap()) {
+            assert_eq!(count(cell), t["clienten"].as_u64().unwrap(), "{row:?}");
+        }
+    }
+
+    let srg = api(
+        &server,
+        &format!("/api/v1/rapportages/srg?gemeente={GEMEENTE}&peildatum={PEILDATUM}"),
+    )
+    .await;
+    let rows = table(&browser, "tabel-srg").await;
+    for (row, r) in rows.iter().zip(srg["srg"].as_array().unwrap()) {
+        assert_eq!(row[0], r["srg"].as_str().unwrap());
+        assert_eq!(count(&row[2]), r["clienten"].as_u64().unwrap());
+    }
+
+    // Every CSV link gives the API's own CSV for the same question.
+    let links = browser
+        .script(
+            "return Array.from(document.querySelectorAll('p.download a')).map(a => a.getAttribute('href'));",
+            json!([]),
+        )
+        .await;
+    let links: Vec<String> = serde_json::from_value(links).unwrap();
+    assert_eq!(links.len(), 5, "{links:?}");
+    let csv = |path: String, accept: bool| {
+        let mut r = server.client().get(server.url(&path));
+        if accept {
+            r = r.header("accept", "text/csv");
+        }
+        async move { r.send().await.unwrap().text().await.unwrap() }
+    };
+    for (link, api_path) in [
+        (
+            format!("/dashboard/csv/stand?{query}"),
+            format!("/api/v1/rapportages/stand?gemeente={GEMEENTE}&peildatum={PEILDATUM}"),
+        ),
+        (
+            format!("/dashboard/csv/stand?{query}&groepeerOp=team"),
+            format!("/api/v1/rapportages/stand?gemeente={GEMEENTE}&peildatum={PEILDATUM}&groepeerOp=team"),
+        ),
+        (
+            format!("/dashboard/csv/stromen?{query}"),
+            format!("/api/v1/rapportages/stromen?gemeente={GEMEENTE}&van={VAN}&tot={PEILDATUM}"),
+        ),
+        (
+            format!("/dashboard/csv/srg?{query}"),
+            format!("/api/v1/rapportages/srg?gemeente={GEMEENTE}&peildatum={PEILDATUM}"),
+        ),
+    ] {
+        assert!(links.contains(&link), "{link} among {links:?}");
+        assert_eq!(csv(link.clone(), false).await, csv(api_path, true).await, "{link}");
+    }
+    let tijdreeks = csv(format!("/dashboard/csv/tijdreeks?{query}"), false).await;
+    assert!(tijdreeks.starts_with("peildatum,trede,clienten,groeipotentieel\r\n"));
+    assert_eq!(tijdreeks.lines().count(), 1 + 12 * 8);
+
+    check_page(&browser, &tools, "dashboard").await;
+
+    // The worklists, for afnemen: the API's lists, client by client.
+    browser
+        .goto(&server.url(&format!("/dashboard/werklijsten?gemeente={GEMEENTE}")))
+        .await;
+    assert_eq!(browser.title().await, "Werklijsten – ladderpost");
+    let lijsten = api(&server, &format!("/api/v1/werklijsten?gemeente={GEMEENTE}")).await;
+    for (id, key) in [
+        ("tabel-te-laat", "teLaat"),
+        ("tabel-binnenkort", "binnenkort"),
+        ("tabel-signalen", "signalen"),
+    ] {
+        let expected: std::collections::BTreeSet<String> = lijsten[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["bsn"].as_str().unwrap().to_string())
+            .collect();
+        // An empty list is a sentence, not a table.
+        let present = browser
+            .script(
+                "return document.getElementById(arguments[0]) !== null;",
+                json!([id]),
+            )
+            .await;
+        let rows = if present == json!(true) {
+            table(&browser, id).await
+        } else {
+            Vec::new()
+        };
+        let shown: std::collections::BTreeSet<String> =
+            rows.into_iter().map(|row| row[0].clone()).collect();
+        assert_eq!(shown, expected, "{key}");
+    }
+    let listed: usize = ["teLaat", "binnenkort", "signalen"]
+        .iter()
+        .map(|k| lijsten[k].as_array().unwrap().len())
+        .sum();
+    assert!(listed > 0, "a generated history puts clients on a worklist");
+    check_page(&browser, &tools, "werklijsten").await;
+
+    // Logging out ends the session: the dashboard is the login form again.
+    let logout = browser.find("form.uitloggen button").await;
+    browser.click(&logout).await;
+    browser.arrives_at("/dashboard/inloggen").await;
+    browser.goto(&server.url("/dashboard")).await;
+    browser.arrives_at("/dashboard/inloggen").await;
     browser.quit().await;
+}
+
+#[tokio::test]
+async fn dashboard_reads_are_audited_and_the_worklists_need_afnemen() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let (id, reporter) = credential(&server, &["rapporteren"]).await;
+    let (cookie, _) = login(&server, &reporter).await;
+    let session = session_id(&cookie.unwrap());
+    let get = |path: &str| {
+        let r = plain()
+            .get(server.url(path))
+            .header("cookie", format!("lp_sessie={session}"));
+        async move { r.send().await.unwrap() }
+    };
+    let page = get("/dashboard?gemeente=0599&peildatum=2025-12-31").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<h2 id=\"stand-kop\">Stand per trede op 31-12-2025</h2>"));
+    assert!(
+        html.contains("name=\"csrf\""),
+        "a logout form with the session's token"
+    );
+    assert!(
+        !html.contains("/dashboard/werklijsten"),
+        "no worklists without afnemen"
+    );
+    // Another municipality than the caller's: refused, as an HTML page.
+    let foreign = get("/dashboard?gemeente=0000").await;
+    assert_eq!(foreign.status(), 403);
+    assert!(foreign.text().await.unwrap().contains("Geen toegang"));
+    let bad = get("/dashboard?peildatum=2025-02-30").await;
+    assert_eq!(bad.status(), 400);
+    for path in ["/dashboard/werklijsten", "/dashboard/csv/werklijsten"] {
+        let r = get(path).await;
+        assert_eq!(r.status(), 403, "{path}");
+        assert!(r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+    }
+    let csv = get("/dashboard/csv/srg?gemeente=0599&peildatum=2025-12-31").await;
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    assert!(csv.text().await.unwrap().starts_with("srg,clienten\r\n"));
+
+    let audit = server
+        .client()
+        .get(server.url("/api/v1/beheer/audit?organisatie=test"))
+        .send()
+        .await
+        .unwrap();
+    let audit: serde_json::Value = serde_json::from_str(&audit.text().await.unwrap()).unwrap();
+    let ours: Vec<&serde_json::Value> = audit["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["sleutel"] == id.as_str())
+        .collect();
+    let seen = |route: &str, status: u64, gemeente: Option<&str>| {
+        ours.iter().any(|e| {
+            e["route"] == route
+                && e["status"] == status
+                && gemeente.is_none_or(|g| e["gemeente"] == g)
+        })
+    };
+    assert!(seen("/dashboard", 200, Some("0599")), "{ours:?}");
+    assert!(seen("/dashboard", 403, Some("0000")), "{ours:?}");
+    assert!(seen("/dashboard/werklijsten", 403, None), "{ours:?}");
+    assert!(seen("/dashboard/csv/srg", 200, Some("0599")), "{ours:?}");
+    assert!(ours.iter().all(|e| e["organisatie"] == "test"));
 }

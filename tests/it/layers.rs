@@ -14,7 +14,7 @@ const LAYERS: &[&[&str]] = &[
     &["domain"],
     &["validate"],
     &["store"],
-    &["history"],
+    &["history", "reports"],
     &["auth", "delivery"],
     &["replies"],
     &["http_error"],

@@ -193,6 +193,27 @@ impl Browser {
             .to_string()
     }
 
+    /// Waits (up to a generous limit) until the page's URL ends with
+    /// `suffix` and it has loaded: a click's navigation may still be under
+    /// way when the click returns. Panics with the page's text otherwise.
+    pub async fn arrives_at(&self, suffix: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let ready = self.script("return document.readyState;", json!([])).await;
+            let url = self.url().await;
+            if url.ends_with(suffix) && ready == "complete" {
+                return;
+            }
+            if std::time::Instant::now() > deadline {
+                let text = self
+                    .script("return document.body.innerText;", json!([]))
+                    .await;
+                panic!("still at {url}, not …{suffix}: {text}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn title(&self) -> String {
         self.call("GET", &self.at("/title"), None)
             .await
