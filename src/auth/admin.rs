@@ -38,6 +38,15 @@ pub enum OrganisatieCommand {
     },
     /// Lists organisations.
     Lijst,
+    /// Sets whether an organisation's municipalities take part in the
+    /// benchmark report (no unless set).
+    Benchmark {
+        #[arg(long)]
+        id: String,
+        /// true or false.
+        #[arg(long, action = clap::ArgAction::Set)]
+        deelname: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -110,13 +119,26 @@ pub fn run(config: &crate::store::Config, command: Admin) -> Result<String, Stri
                     .map(|r| r.as_str())
                     .collect();
                 out.push_str(&format!(
-                    "{}\t{}\tgemeenten={}\toin={}\trollen_bij_certificaat={}\n",
+                    "{}\t{}\tgemeenten={}\toin={}\trollen_bij_certificaat={}\tbenchmark={}\n",
                     o.id,
                     o.naam,
                     o.gemeenten.join(","),
                     o.oin.as_deref().unwrap_or("-"),
-                    rollen.join(",")
+                    rollen.join(","),
+                    o.benchmark
                 ));
+            }
+        }
+        Admin::Organisatie(OrganisatieCommand::Benchmark { id, deelname }) => {
+            match auth
+                .set_benchmark(&id, deelname)
+                .map_err(|e| e.to_string())?
+            {
+                Some(o) => out.push_str(&format!(
+                    "organisatie {}: benchmark={}\n",
+                    o.id, o.benchmark
+                )),
+                None => return Err(format!("no organisation {id}")),
             }
         }
         Admin::Sleutel(SleutelCommand::Maken {

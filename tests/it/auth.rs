@@ -113,6 +113,20 @@ async fn tokens_created_by_cli_and_api_work_until_revoked_or_expired() {
         listed.contains("gemeente-amsterdam\tGemeente Amsterdam\tgemeenten=0363"),
         "{listed}"
     );
+    assert!(listed.contains("benchmark=false"), "{listed}");
+    let set = admin(
+        &data,
+        &[
+            "organisatie",
+            "benchmark",
+            "--id",
+            "gemeente-amsterdam",
+            "--deelname",
+            "true",
+        ],
+    );
+    assert_eq!(set, "organisatie gemeente-amsterdam: benchmark=true\n");
+    assert!(admin(&data, &["organisatie", "lijst"]).contains("benchmark=true"));
     assert!(cli.starts_with("lp_"), "{cli}");
     let cli_id = cli.split('_').nth(1).unwrap().to_string();
 

@@ -148,6 +148,15 @@ async fn count(http: &reqwest::Client, server: &Process) -> u64 {
     v["messages"].as_u64().expect("messages count")
 }
 
+/// The stand's clients on rung 3 in 0363 at the messages' date.
+async fn on_rung_3(http: &reqwest::Client, server: &Process) -> u64 {
+    let url = server.url("/api/v1/rapportages/stand?gemeente=0363&peildatum=2025-05-20");
+    let r = http.get(url).send().await.expect("stand");
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = serde_json::from_str(&r.text().await.expect("body")).expect("JSON");
+    v["treden"][3]["clienten"].as_u64().expect("rung 3")
+}
+
 /// What the server answered to a POST of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Sent {
@@ -425,6 +434,13 @@ async fn acknowledged_messages_survive_kill_9() {
         assert!(count_after >= (before + acked.len()) as u64);
         assert!(count_after <= (before as u64) + sent);
         expected.check_numbers();
+        // The reports' timelines went with the messages, no more, no less:
+        // every message is a client of its own on rung 3.
+        assert_eq!(
+            on_rung_3(&http, &server).await,
+            count_after,
+            "round {round}: clients on rung 3 in the stand"
+        );
 
         // Older messages are still there too (a sample; all at the end).
         let older: Vec<u64> = expected

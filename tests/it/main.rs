@@ -21,6 +21,7 @@ mod no_panic;
 mod on_postgres;
 mod oracle;
 mod postgres_outage;
+mod reports;
 mod security;
 mod store_contract;
 mod two_instances;

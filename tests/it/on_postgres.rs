@@ -111,3 +111,6 @@ mod api;
 #[allow(clippy::duplicate_mod)]
 #[path = "crash.rs"]
 mod crash;
+#[allow(clippy::duplicate_mod)]
+#[path = "reports.rs"]
+mod reports;

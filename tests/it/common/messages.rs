@@ -37,6 +37,21 @@ pub struct Bericht {
     /// `Vragenlijst`: the version and (question, ja) answers, absent by
     /// default. Each `Antwoord` is on a line of its own.
     pub vragenlijst: Option<(String, Vec<(u8, bool)>)>,
+    /// What reports group and count by; absent by default.
+    pub kenmerken: Kenmerken,
+}
+
+/// The optional items reports read: sex, planning, team, income,
+/// instruments (items 22 and 23), national subgroups.
+#[derive(Debug, Clone, Default)]
+pub struct Kenmerken {
+    pub geslacht: Option<String>,
+    pub gepland: Option<String>,
+    pub uiterste: Option<String>,
+    pub team: Option<String>,
+    pub inkomen: Vec<String>,
+    pub instrument: (Option<bool>, Option<bool>),
+    pub subgroepen: Vec<u8>,
 }
 
 /// Sent on this date: every default measurement date lies before it.
@@ -60,6 +75,7 @@ impl Bericht {
             toelichting: None,
             oin: None,
             vragenlijst: None,
+            kenmerken: Kenmerken::default(),
         }
     }
 
@@ -124,6 +140,45 @@ impl Bericht {
         self
     }
 
+    pub fn medewerker(mut self, medewerker: &str) -> Bericht {
+        self.medewerker = medewerker.to_string();
+        self
+    }
+
+    pub fn team(mut self, team: &str) -> Bericht {
+        self.kenmerken.team = Some(team.to_string());
+        self
+    }
+
+    /// `M`, `V` or `O`.
+    pub fn geslacht(mut self, geslacht: &str) -> Bericht {
+        self.kenmerken.geslacht = Some(geslacht.to_string());
+        self
+    }
+
+    /// `GeplandeMeetdatum` and `UitersteMeetdatum`.
+    pub fn planning(mut self, gepland: Option<&str>, uiterste: Option<&str>) -> Bericht {
+        self.kenmerken.gepland = gepland.map(str::to_string);
+        self.kenmerken.uiterste = uiterste.map(str::to_string);
+        self
+    }
+
+    pub fn inkomen(mut self, codes: &[&str]) -> Bericht {
+        self.kenmerken.inkomen = codes.iter().map(|c| c.to_string()).collect();
+        self
+    }
+
+    /// `InstrumentInGebruik`, `InstrumentIngezet`.
+    pub fn instrument(mut self, in_gebruik: Option<bool>, ingezet: Option<bool>) -> Bericht {
+        self.kenmerken.instrument = (in_gebruik, ingezet);
+        self
+    }
+
+    pub fn subgroepen(mut self, subgroepen: &[u8]) -> Bericht {
+        self.kenmerken.subgroepen = subgroepen.to_vec();
+        self
+    }
+
     pub fn oin(mut self, oin: &str) -> Bericht {
         self.oin = Some(oin.to_string());
         self
@@ -165,13 +220,46 @@ impl Bericht {
                 format!("  <Vragenlijst>\n    <Versie>{versie}</Versie>\n{antwoorden}  </Vragenlijst>\n")
             })
             .unwrap_or_default();
+        let k = &self.kenmerken;
+        let element = |name: &str, v: &Option<String>| {
+            v.as_ref()
+                .map(|v| format!("\n    <{name}>{v}</{name}>"))
+                .unwrap_or_default()
+        };
+        let geslacht = element("Geslacht", &k.geslacht);
+        let planning =
+            element("GeplandeMeetdatum", &k.gepland) + &element("UitersteMeetdatum", &k.uiterste);
+        let team = element("Team", &k.team);
+        let flag = |name: &str, v: Option<bool>| element(name, &v.map(|b| b.to_string()));
+        let mut kenmerken: String = k
+            .inkomen
+            .iter()
+            .map(|c| format!("\n    <Inkomenssituatie>{c}</Inkomenssituatie>"))
+            .collect();
+        kenmerken += &flag("InstrumentInGebruik", k.instrument.0);
+        kenmerken += &flag("InstrumentIngezet", k.instrument.1);
+        let kenmerken = if kenmerken.is_empty() {
+            String::new()
+        } else {
+            format!("  <Klantkenmerken>{kenmerken}\n  </Klantkenmerken>\n")
+        };
+        let subgroepen = if k.subgroepen.is_empty() {
+            String::new()
+        } else {
+            let items: String = k
+                .subgroepen
+                .iter()
+                .map(|s| format!("\n    <Subgroep>{s}</Subgroep>"))
+                .collect();
+            format!("  <Subgroepen>{items}\n  </Subgroepen>\n")
+        };
         let toelichting = self
             .toelichting
             .as_ref()
             .map(|t| format!("  <Toelichting>{t}</Toelichting>\n"))
             .unwrap_or_default();
         format!(
-            "  <Client>\n    <Bsn>{}</Bsn>\n    <Achternaam>{}</Achternaam>\n    <Geboortedatum>{}</Geboortedatum>\n  </Client>\n  <Werkproces>\n    <Meetdatum>{}</Meetdatum>\n    <Medewerker>{}</Medewerker>\n  </Werkproces>\n  <Plaatsing>\n    <Trede>{}</Trede>{groei}{uitstroom}\n  </Plaatsing>\n{vragenlijst}{toelichting}",
+            "  <Client>\n    <Bsn>{}</Bsn>\n    <Achternaam>{}</Achternaam>\n    <Geboortedatum>{}</Geboortedatum>{geslacht}\n  </Client>\n  <Werkproces>\n    <Meetdatum>{}</Meetdatum>{planning}\n    <Medewerker>{}</Medewerker>{team}\n  </Werkproces>\n  <Plaatsing>\n    <Trede>{}</Trede>{groei}{uitstroom}\n  </Plaatsing>\n{kenmerken}{subgroepen}{vragenlijst}{toelichting}",
             self.bsn, self.achternaam, self.geboortedatum, self.meetdatum, self.medewerker, self.trede
         )
     }
