@@ -95,9 +95,9 @@ pub fn page(title: &str, nav: &Nav, current: &str, body: &str) -> String {
         if let Some(wie) = &nav.wie {
             let _ = write!(out, "<span>Ingelogd als {}</span> ", esc(wie));
         }
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<input type=\"hidden\" name=\"csrf\" value=\"{}\"><button type=\"submit\">Uitloggen</button></form>\n",
+            "<input type=\"hidden\" name=\"csrf\" value=\"{}\"><button type=\"submit\">Uitloggen</button></form>",
             esc(csrf)
         );
     }

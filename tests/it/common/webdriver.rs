@@ -100,6 +100,9 @@ impl Browser {
     pub async fn start(tools: &Tools) -> Browser {
         let mut child = Command::new(&tools.chromedriver)
             .arg("--port=0")
+            // Dutch dates in date fields, as a Dutch user's browser shows.
+            .env("LANG", "nl_NL.UTF-8")
+            .env("LANGUAGE", "nl")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
