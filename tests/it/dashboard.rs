@@ -828,3 +828,43 @@ async fn dashboard_reads_are_audited_and_the_worklists_need_afnemen() {
     assert!(seen("/dashboard/csv/srg", 200, Some("0599")), "{ours:?}");
     assert!(ours.iter().all(|e| e["organisatie"] == "test"));
 }
+
+#[tokio::test]
+async fn every_dashboard_page_by_role_and_municipality() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    for rol in ["aanleveren", "afnemen", "rapporteren", "beheer"] {
+        let (_, token) = credential(&server, &[rol]).await;
+        let client = common::server::client_for(&token)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        for (path, needs) in [
+            (
+                "/dashboard?gemeente=0363&peildatum=2025-12-31",
+                "rapporteren",
+            ),
+            (
+                "/dashboard/csv/stand?gemeente=0363&peildatum=2025-12-31",
+                "rapporteren",
+            ),
+            (
+                "/dashboard/csv/tijdreeks?gemeente=0363&peildatum=2025-12-31",
+                "rapporteren",
+            ),
+            ("/dashboard/werklijsten?gemeente=0363", "afnemen"),
+            (
+                "/dashboard/csv/werklijsten?gemeente=0363&lijst=teLaat",
+                "afnemen",
+            ),
+        ] {
+            let r = client.get(server.url(path)).send().await.unwrap();
+            let expected = if rol == needs { 200 } else { 403 };
+            assert_eq!(r.status(), expected, "{rol}: {path}");
+            // Organisation `test` does not act for 9999.
+            let foreign = path.replace("0363", "9999");
+            let r = client.get(server.url(&foreign)).send().await.unwrap();
+            assert_eq!(r.status(), 403, "{rol}: {foreign}");
+        }
+    }
+}
