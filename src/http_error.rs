@@ -105,6 +105,15 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// What an error response said (none: the response is no error of ours),
+/// for a page that shows it in its own form (the dashboard's HTML).
+pub fn errors_of(response: &Response) -> Option<&[Melding]> {
+    response
+        .extensions()
+        .get::<Problem>()
+        .map(|p| p.errors.as_slice())
+}
+
 /// Whether a request path belongs to a route that speaks JSON.
 pub fn json_route(path: &str) -> bool {
     [

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod auth;
 pub mod bench;
+pub mod dashboard;
 pub mod delivery;
 pub mod diagnostics;
 pub mod domain;

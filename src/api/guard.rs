@@ -138,6 +138,8 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
     // JSON: its errors become problem+json here, outermost.
     if crate::http_error::json_route(request.uri().path()) {
         crate::http_error::as_problem(signed_in(&state, request, next).await)
+    } else if super::dashboard::is_dashboard(request.uri().path()) {
+        super::dashboard::finish(signed_in(&state, request, next).await)
     } else {
         signed_in(&state, request, next).await
     }
@@ -151,6 +153,23 @@ async fn signed_in(state: &AppState, mut request: Request, next: Next) -> Respon
         Ok(None) => {
             // A spoofed extension never survives: only this layer sets it.
             request.extensions_mut().remove::<Principal>();
+            request
+                .extensions_mut()
+                .remove::<super::dashboard::Sessie>();
+            // A dashboard page may be signed in by its session cookie
+            // instead, when no other credential is presented.
+            let other = request.headers().contains_key(header::AUTHORIZATION)
+                || request.extensions().get::<ClientCertificate>().is_some();
+            if !other {
+                match super::dashboard::session_principal(state, &request) {
+                    Ok(Some((p, sessie))) => {
+                        request.extensions_mut().insert(p);
+                        request.extensions_mut().insert(sessie);
+                    }
+                    Ok(None) => {}
+                    Err(e) => return e.into_response(),
+                }
+            }
         }
         Err(e) => return e.into_response(),
     }
@@ -211,6 +230,10 @@ async fn authorised(
     let response = match (limited, policy.rol, &principal) {
         (Some(limited), _, _) => limited.response(),
         (None, None, _) => next.run(request).await,
+        // A browser without a session goes to the login form.
+        (None, Some(_), None) if super::dashboard::is_dashboard(route) => {
+            super::dashboard::to_login()
+        }
         (None, Some(_), None) => not_signed_in(),
         (None, Some(rol), Some(p)) if !p.heeft(rol) => no_access(format!(
             "this route needs the {} role, which this credential does not have",

@@ -8,6 +8,7 @@ mod abonnementen;
 mod beheer;
 mod berichten;
 mod clienten;
+pub mod dashboard;
 mod extract;
 mod feed;
 pub mod guard;
@@ -75,6 +76,8 @@ pub struct Shared {
     /// Where `POST /api/v1/beheer/backups` writes its copies (`--backup-dir`);
     /// none: no online backups.
     pub backups: Option<std::path::PathBuf>,
+    /// The dashboard's sessions, of this instance only.
+    pub sessions: Arc<crate::dashboard::Sessions>,
     /// Permits for CPU-heavy reading and validation, one per core: such
     /// work runs on the blocking pool, so it can never hold up the async
     /// workers that answer `/health` and every other request.
@@ -302,6 +305,68 @@ fn routes() -> Vec<Route> {
             beheer::backup,
             personal(Beheer),
         ),
+        // The dashboard: its pages sign in by session cookie (see
+        // api::dashboard); login, logout and the stylesheet are public,
+        // logout and login check their own CSRF token and Origin.
+        route(M::GET, "/", dashboard::home, PUBLIC),
+        route(
+            M::GET,
+            "/dashboard/inloggen",
+            dashboard::inloggen_form,
+            PUBLIC,
+        ),
+        route(M::POST, "/dashboard/inloggen", dashboard::inloggen, PUBLIC),
+        route(
+            M::POST,
+            "/dashboard/uitloggen",
+            dashboard::uitloggen,
+            PUBLIC,
+        ),
+        route(M::GET, "/dashboard/stijl.css", dashboard::stijl, PUBLIC),
+        // Its reports, as the reports API's (aggregates, audited like
+        // every read), and the worklists (personal data).
+        route(
+            M::GET,
+            "/dashboard",
+            dashboard::rapportage,
+            personal(Rapporteren),
+        ),
+        route(
+            M::GET,
+            "/dashboard/csv/stand",
+            dashboard::csv_stand,
+            personal(Rapporteren),
+        ),
+        route(
+            M::GET,
+            "/dashboard/csv/stromen",
+            dashboard::csv_stromen,
+            personal(Rapporteren),
+        ),
+        route(
+            M::GET,
+            "/dashboard/csv/srg",
+            dashboard::csv_srg,
+            personal(Rapporteren),
+        ),
+        route(
+            M::GET,
+            "/dashboard/csv/tijdreeks",
+            dashboard::csv_tijdreeks,
+            personal(Rapporteren),
+        ),
+        route(
+            M::GET,
+            "/dashboard/werklijsten",
+            dashboard::werklijsten,
+            personal(Afnemen),
+        ),
+        route(
+            M::GET,
+            "/dashboard/csv/werklijsten",
+            dashboard::csv_werklijsten,
+            personal(Afnemen),
+        ),
         route(M::GET, "/health", health::health, PUBLIC),
         route(M::GET, "/metrics", health::metrics, PUBLIC),
     ]
@@ -407,6 +472,14 @@ mod tests {
             }
             if r.policy.rol.is_none() {
                 assert!(!r.policy.audited && !r.path.contains("berichten"));
+            }
+            // Every dashboard page that shows figures is a read, audited;
+            // the worklists' BSNs need afnemen.
+            if r.path.starts_with("/dashboard") && r.policy.rol.is_some() {
+                assert!(r.policy.audited, "{} {} is not audited", r.method, r.path);
+                if r.path.contains("werklijsten") {
+                    assert_eq!(r.policy.rol, Some(Rol::Afnemen), "{}", r.path);
+                }
             }
         }
         assert_eq!(policy(&Method::GET, "/api/v1/nergens"), None);

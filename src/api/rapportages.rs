@@ -89,7 +89,7 @@ fn vraag(p: &Params, principal: &Principal, sink: &AuditSink) -> Result<Vraag, A
 
 /// Runs a report on the blocking pool under a CPU permit (a report scans
 /// a municipality's timelines).
-async fn compute<T: Send + 'static>(
+pub(super) async fn compute<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&dyn Store) -> Result<T, crate::store::StoreError> + Send + 'static,
 ) -> Result<T, ApiError> {

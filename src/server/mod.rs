@@ -143,6 +143,7 @@ pub async fn bind(settings: Settings) -> Result<Bound, ServeError> {
         limiter: Arc::new(RateLimiter::new(settings.rate)),
         auth,
         backups: settings.backups.clone(),
+        sessions: Arc::new(crate::dashboard::Sessions::default()),
         cpu: Arc::new(tokio::sync::Semaphore::new(
             std::thread::available_parallelism().map_or(2, |n| n.get()),
         )),

@@ -20,7 +20,9 @@ use crate::diagnostics::Code;
 use crate::http_error::ApiError;
 
 /// Sets the security headers on a response; `Strict-Transport-Security`
-/// only when `tls` (browsers ignore it over plain HTTP anyway).
+/// only when `tls` (browsers ignore it over plain HTTP anyway). A
+/// `Content-Security-Policy` or `Referrer-Policy` the response already has
+/// is kept.
 pub fn security_headers(headers: &mut axum::http::HeaderMap, tls: bool) {
     let mut set = |name, value: &'static str| {
         headers.insert(name, HeaderValue::from_static(value));
@@ -28,14 +30,21 @@ pub fn security_headers(headers: &mut axum::http::HeaderMap, tls: bool) {
     set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(header::CACHE_CONTROL, "no-store");
     set(header::X_FRAME_OPTIONS, "DENY");
-    set(header::CONTENT_SECURITY_POLICY, "default-src 'none'");
-    set(header::REFERRER_POLICY, "no-referrer");
     if tls {
         set(
             header::STRICT_TRANSPORT_SECURITY,
             "max-age=31536000; includeSubDomains",
         );
     }
+    // A page that needs more sets its own policies (the dashboard: its
+    // own stylesheet, and `Origin` on its form posts, which browsers send
+    // as `null` under `no-referrer`); everything else gets the strictest.
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static("default-src 'none'"));
+    headers
+        .entry(header::REFERRER_POLICY)
+        .or_insert(HeaderValue::from_static("no-referrer"));
 }
 
 /// Gives a request's whole body `limit` to arrive, counted from now (the

@@ -19,7 +19,7 @@ const LAYERS: &[&[&str]] = &[
     &["auth", "delivery"],
     &["replies"],
     &["http_error"],
-    &["transport"],
+    &["transport", "dashboard"],
     &["api"],
     &["server"],
     &["generate"],

@@ -10,6 +10,7 @@ mod api;
 mod auth;
 mod bench;
 mod crash;
+mod dashboard;
 mod delivery;
 mod delivery_faults;
 mod fixtures;

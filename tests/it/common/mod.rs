@@ -33,3 +33,4 @@ pub mod postgres;
 pub mod receiver;
 pub mod reply;
 pub mod server;
+pub mod webdriver;
