@@ -50,16 +50,30 @@ impl Oracle {
                     .any(|l| l.bericht.verwijst_naar.as_deref() == Some(s.bericht.id.as_str()))
             })
             .filter(|s| s.bericht.meetdatum.as_str() <= datum)
-            .max_by_key(|s| (s.bericht.meetdatum.clone(), s.volgnummer))
+            .max_by_key(|s| (s.bericht.meetdatum.clone(), self.chain_start(s)))
             .copied()
     }
 
+    /// The number of the Meting a version's chain of corrections began
+    /// with: a Correctie takes its original's place on its day.
+    fn chain_start(&self, s: &Sent) -> u64 {
+        match &s.bericht.verwijst_naar {
+            Some(id) => {
+                let original = self
+                    .sent
+                    .iter()
+                    .find(|o| &o.bericht.id == id)
+                    .expect("original");
+                self.chain_start(original)
+            }
+            None => s.volgnummer,
+        }
+    }
+
     fn clients(&self) -> Vec<u64> {
-        let mut out: Vec<u64> = (1..100)
+        (1..100)
             .filter(|&n| self.sent.iter().any(|s| s.bericht.bsn == bsn(n)))
-            .collect();
-        out.dedup();
-        out
+            .collect()
     }
 
     /// The stand's `treden`, over the clients `keep` lets through.
@@ -191,6 +205,13 @@ impl Fixture {
                 .body(body.to_string()),
         )
         .await
+    }
+
+    /// Sets whether organisation `org` takes part in the benchmark.
+    async fn deelname(&self, org: &str, ja: bool) -> Reply {
+        let path = format!("/api/v1/beheer/organisaties/{org}/benchmark");
+        self.beheer(reqwest::Method::PUT, &path, json!({"deelname": ja}))
+            .await
     }
 
     /// A credential of organisation `org` with `rollen`.
@@ -331,6 +352,12 @@ impl Fixture {
         f.send(
             &t,
             m("R-8b", "0363", &bsn(8), "2025-07-01", 5).geboortedatum("1960-05-05"),
+        )
+        .await;
+        // Correcting the earlier one of that day leaves the later counting.
+        f.send(
+            &t,
+            c("R-8c", "R-8a", "0363", &bsn(8), "2025-07-01", 2).geboortedatum("1960-05-05"),
         )
         .await;
         // 9: entered in error, withdrawn: never counts.
@@ -700,34 +727,43 @@ async fn breakdowns_count_each_group_and_csv_gives_the_same_table() {
 
 #[tokio::test]
 async fn the_benchmark_shows_only_consenting_municipalities_with_small_cells_suppressed() {
-    let f = Fixture::new(&["--drempel", "2"]).await;
+    let mut f = Fixture::new(&[]).await;
+    // Twelve more clients on rung 3 in 0363, six of them in subgroup 3.
+    let t = f.server.token.clone();
+    for n in 30..42 {
+        let b = Bericht::meting(&format!("R-{n}"), "0363", &bsn(n), "2025-10-01", 3);
+        let b = if n < 36 { b.subgroepen(&[3]) } else { b };
+        f.send(&t, b).await;
+    }
     let get = |q: &'static str| f.json(q);
-    // Nobody consents by default.
+    // Nobody takes part by default.
     let r = get("/api/v1/rapportages/benchmark?peildatum=2025-12-31").await;
     assert_eq!(r["gemeenten"], json!([]));
-    assert_eq!(r["drempel"], 2);
-    // An ISD's consent covers both its municipalities; the test
-    // organisation acts for 0363 (and more) and consents too.
-    for org in ["isd", "test"] {
-        let r = f
-            .beheer(
-                reqwest::Method::PUT,
-                &format!("/api/v1/beheer/organisaties/{org}/benchmark"),
-                json!({"deelname": true}),
-            )
-            .await;
-        assert_eq!(r.status, 200, "{}", r.text());
-        assert_eq!(r.json()["benchmark"], true);
-    }
-    let r = get("/api/v1/rapportages/benchmark?peildatum=2025-12-31").await;
-    let rows = r["gemeenten"].as_array().unwrap();
-    let row = |g: &str| {
-        rows.iter()
-            .find(|r| r["gemeente"] == g)
-            .unwrap_or_else(|| panic!("{g} in {r}"))
-            .clone()
+    assert_eq!(
+        (r["drempel"].as_u64(), r["afronding"].as_u64()),
+        (Some(10), Some(5))
+    );
+    // The ISD alone: its municipalities are also the test organisation's,
+    // which has not agreed, so they stay out.
+    let r = f.deelname("isd", true).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["benchmark"], true);
+    let listed = |r: &Value| -> Vec<String> {
+        r["gemeenten"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["gemeente"].as_str().unwrap().to_string())
+            .collect()
     };
-    // 0363: 1, 0, 1, 2, 1, 2, 0, 1 clients on 0-6, 9 (8 in all): under 2 suppressed.
+    assert!(listed(&get("/api/v1/rapportages/benchmark?peildatum=2025-12-31").await).is_empty());
+    assert_eq!(f.deelname("test", true).await.status, 200);
+    let r = get("/api/v1/rapportages/benchmark?peildatum=2025-12-31").await;
+    let mut every: Vec<&str> = common::server::TEST_GEMEENTEN.split(',').collect();
+    every.sort();
+    assert_eq!(listed(&r), every);
+    let rows = r["gemeenten"].as_array().unwrap();
+    let row = |g: &str| rows.iter().find(|r| r["gemeente"] == g).unwrap().clone();
     let cells = |r: &Value| -> Vec<Value> {
         r["treden"]
             .as_array()
@@ -736,49 +772,52 @@ async fn the_benchmark_shows_only_consenting_municipalities_with_small_cells_sup
             .map(|c| c["aandeel"].clone())
             .collect()
     };
-    let s = |t: &str| json!(t);
+    let small = json!("<10");
+    let s = small.clone();
+    // 0363: 1, 0, 1, 14, 1, 2, 0, 1 on 0-6, 9: 20 clients; only rung 3
+    // reaches 10, shown as its rounded 15 of 20.
     assert_eq!(
         cells(&row("0363")),
         [
-            s("<2"),
-            s("<2"),
-            s("<2"),
-            json!(25.0),
-            s("<2"),
-            json!(25.0),
-            s("<2"),
-            s("<2")
+            s.clone(),
+            s.clone(),
+            s.clone(),
+            json!(75.0),
+            s.clone(),
+            s.clone(),
+            s.clone(),
+            s
         ]
     );
-    assert!(
-        row("0363").get("clienten").is_none(),
-        "no total beside suppressed cells"
-    );
-    assert_eq!(cells(&row("0534"))[3], s("<2"));
-    // With a subgroup: client 1 (subgroups 1, 3) and 2 (3), on 3 and 4.
+    assert_eq!(row("0363")["clienten"], 20);
+    assert_eq!(row("0534")["clienten"], 0);
+    // Subgroup 3: clients 1, 2 and six new ones: 8, rounded 10.
     let r = get("/api/v1/rapportages/benchmark?peildatum=2025-12-31&subgroep=3").await;
     assert_eq!(r["subgroep"], 3);
     let rows = r["gemeenten"].as_array().unwrap();
     let amsterdam = rows.iter().find(|r| r["gemeente"] == "0363").unwrap();
-    assert!(
-        cells(amsterdam).iter().all(|c| c == &s("<2")),
-        "{amsterdam}"
-    );
-    // Consent withdrawn: gone again.
-    f.beheer(
-        reqwest::Method::PUT,
-        "/api/v1/beheer/organisaties/test/benchmark",
-        json!({"deelname": false}),
+    assert!(cells(amsterdam).iter().all(|c| c == &small), "{amsterdam}");
+    assert_eq!(amsterdam["clienten"], 10);
+    // CSV: one row per cell.
+    let csv = Reply::send(
+        f.server
+            .client()
+            .get(
+                f.server
+                    .url("/api/v1/rapportages/benchmark?peildatum=2025-12-31"),
+            )
+            .header("accept", "text/csv"),
     )
     .await;
-    let r = get("/api/v1/rapportages/benchmark?peildatum=2025-12-31").await;
-    let listed: Vec<&str> = r["gemeenten"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["gemeente"].as_str().unwrap())
-        .collect();
-    assert_eq!(listed, ["0534", "0553"]);
+    assert!(
+        csv.text()
+            .contains("\r\n0363,20,3,75.0\r\n0363,20,4,<10\r\n"),
+        "{}",
+        csv.text()
+    );
+    // Withdrawn: gone again.
+    assert_eq!(f.deelname("test", false).await.status, 200);
+    assert!(listed(&get("/api/v1/rapportages/benchmark?peildatum=2025-12-31").await).is_empty());
     // Another organisation's administrator may not set it.
     let isd_beheer = f.token("isd", &["beheer"]).await;
     let r = Reply::send(
@@ -811,6 +850,18 @@ async fn worklists_list_overdue_due_and_signalled_clients_for_afnemen_only() {
     // planned for 2026-02-15.
     assert_eq!(bsns("teLaat"), [bsn(1)]);
     assert_eq!(bsns("binnenkort"), [bsn(2)]);
+    // Between its planned date (passed) and its latest: due.
+    let before = f
+        .json("/api/v1/werklijsten?gemeente=0363&peildatum=2025-12-15&binnenDagen=30")
+        .await;
+    let due: Vec<&str> = before["binnenkort"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["bsn"].as_str().unwrap())
+        .collect();
+    assert_eq!(due, [bsn(1)]);
+    assert!(before["teLaat"].as_array().unwrap().is_empty(), "{before}");
     assert_eq!(r["teLaat"][0]["team"], "Team Noord");
     assert_eq!(r["teLaat"][0]["uitersteMeetdatum"], "2026-01-01");
     // Signalled: the clients whose latest counting measurement's
