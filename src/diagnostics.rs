@@ -85,6 +85,22 @@ pub enum Code {
     SignaalTredeWijktAfVanVragenlijst,
     /// A question on the questionnaire's path has no answer: no rung derived.
     SignaalVragenlijstOnvolledig,
+    /// Growth potential "0" given where it does not apply (0, 6, 9): ignored.
+    SignaalGroeipotentieelNietVanToepassing,
+    /// Growth potential derived from the potentietrede, not recorded.
+    SignaalGroeipotentieelAfgeleid,
+    /// The data set's subgroup registration is missing.
+    SignaalSubgroepOntbreekt,
+    /// No benefit (NUGger) together with a benefit.
+    SignaalGeenUitkeringMetUitkering,
+    /// Subgroup 6 (young person under 27) for a client 27 or older.
+    SignaalSubgroep6Leeftijd,
+    /// Subgroup 1 or 7 without the income that defines it.
+    SignaalSubgroepZonderInkomen,
+    /// A client younger than 18 at the measurement date.
+    SignaalJongerDan18,
+    /// Code 9 without the reason for leaving.
+    SignaalUitstroomredenOntbreekt,
     SignaalAndereOrganisatie,
 }
 
@@ -148,6 +164,14 @@ impl Code {
         Code::SignaalVrijstellingMetGroeipotentieel,
         Code::SignaalTredeWijktAfVanVragenlijst,
         Code::SignaalVragenlijstOnvolledig,
+        Code::SignaalGroeipotentieelNietVanToepassing,
+        Code::SignaalGroeipotentieelAfgeleid,
+        Code::SignaalSubgroepOntbreekt,
+        Code::SignaalGeenUitkeringMetUitkering,
+        Code::SignaalSubgroep6Leeftijd,
+        Code::SignaalSubgroepZonderInkomen,
+        Code::SignaalJongerDan18,
+        Code::SignaalUitstroomredenOntbreekt,
         Code::SignaalAndereOrganisatie,
     ];
 
@@ -214,6 +238,16 @@ impl Code {
             }
             Code::SignaalTredeWijktAfVanVragenlijst => "signaal.trede-wijkt-af-van-vragenlijst",
             Code::SignaalVragenlijstOnvolledig => "signaal.vragenlijst-onvolledig",
+            Code::SignaalGroeipotentieelNietVanToepassing => {
+                "signaal.groeipotentieel-niet-van-toepassing"
+            }
+            Code::SignaalGroeipotentieelAfgeleid => "signaal.groeipotentieel-afgeleid",
+            Code::SignaalSubgroepOntbreekt => "signaal.subgroep-ontbreekt",
+            Code::SignaalGeenUitkeringMetUitkering => "signaal.geen-uitkering-met-uitkering",
+            Code::SignaalSubgroep6Leeftijd => "signaal.subgroep-6-leeftijd",
+            Code::SignaalSubgroepZonderInkomen => "signaal.subgroep-zonder-inkomen",
+            Code::SignaalJongerDan18 => "signaal.jonger-dan-18",
+            Code::SignaalUitstroomredenOntbreekt => "signaal.uitstroomreden-ontbreekt",
             Code::SignaalAndereOrganisatie => "signaal.andere-organisatie",
         }
     }

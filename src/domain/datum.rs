@@ -145,6 +145,24 @@ impl Datum {
     pub fn is_after(&self, other: &Datum) -> bool {
         self.calendar() > other.calendar()
     }
+
+    /// Whole years from this date to `later`, as an age is counted: one more
+    /// on each anniversary (born on 29 February, in a common year on 1
+    /// March). Negative when `later` lies before. Timezones are ignored, as
+    /// in [`Datum::is_before`].
+    pub fn jaren_tot(&self, later: &Datum) -> i64 {
+        if later.is_before(self) {
+            return -later.jaren_tot(self);
+        }
+        // XSD years skip 0 (-1 is 1 BCE): count on the astronomical scale.
+        let astronomical = |y: i64| if y < 0 { y + 1 } else { y };
+        let years = astronomical(later.year) - astronomical(self.year);
+        if (later.month, later.day) < (self.month, self.day) {
+            years - 1
+        } else {
+            years
+        }
+    }
 }
 
 impl Ord for Datum {
@@ -323,6 +341,24 @@ mod tests {
 
     fn d(s: &str) -> Datum {
         Datum::parse(s).unwrap()
+    }
+
+    #[test]
+    fn years_count_up_on_each_anniversary() {
+        let born = d("1997-03-08");
+        assert_eq!(born.jaren_tot(&d("2024-03-07")), 26);
+        assert_eq!(born.jaren_tot(&d("2024-03-08")), 27);
+        assert_eq!(born.jaren_tot(&d("1997-12-31")), 0);
+        assert_eq!(born.jaren_tot(&d("2024-03-08+14:00")), 27);
+        // Born on 29 February: a year older on 1 March of a common year.
+        let leap = d("2000-02-29");
+        assert_eq!(leap.jaren_tot(&d("2018-02-28")), 17);
+        assert_eq!(leap.jaren_tot(&d("2018-03-01")), 18);
+        assert_eq!(leap.jaren_tot(&d("2004-02-29")), 4);
+        // Across the missing year 0: 1 BCE to 1 CE is one year.
+        assert_eq!(d("-0001-06-01").jaren_tot(&d("0001-06-01")), 1);
+        assert_eq!(d("2024-03-08").jaren_tot(&d("2023-03-09")), 0);
+        assert_eq!(d("2024-03-08").jaren_tot(&d("2023-03-08")), -1);
     }
 
     #[test]

@@ -7,17 +7,27 @@
 //! store, the reports) never meets "rung 6 with growth potential +".
 //! [`Plaatsing::parse`] is the only way in; the rules it applies are in
 //! [`super::rules`].
+//!
+//! Lenient where the method is: most municipalities record only the
+//! potentietrede (`001_*` §1.1), so on rungs 1-5 a potentietrede without
+//! growth potential gives the growth potential (`001_*` §1.7), kept as
+//! *derived* ([`Ladderplaats::groeipotentieel_afgeleid`]); and `0`, the
+//! default code (`003_*` §3.3), where growth potential does not apply is
+//! dropped rather than refused (the reader warns about both).
 
 use super::codes::{Groeipotentieel, LadderTrede, Potentietrede, Trede, Uitstroomreden};
 use super::rules::{self, Finding};
 
-/// A position on rungs 1-5, with its (required) growth potential and the
-/// optional potentietrede, which always agrees with both.
+/// A position on rungs 1-5, with its growth potential (recorded, or derived
+/// from the potentietrede) and the optional potentietrede, which always
+/// agrees with both. A derived growth potential always has its
+/// potentietrede: the two constructors are the only way in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Ladderplaats {
     trede: LadderTrede,
     groeipotentieel: Groeipotentieel,
     potentietrede: Option<Potentietrede>,
+    groeipotentieel_afgeleid: bool,
 }
 
 impl Ladderplaats {
@@ -37,6 +47,27 @@ impl Ladderplaats {
             trede,
             groeipotentieel,
             potentietrede,
+            groeipotentieel_afgeleid: false,
+        })
+    }
+
+    /// The growth potential derived from the potentietrede alone
+    /// ([`rules::groeipotentieel_uit_potentietrede`]); fails when the
+    /// potentietrede lies below the rung, so that nothing can be derived.
+    pub fn afgeleid(
+        trede: LadderTrede,
+        potentietrede: Potentietrede,
+    ) -> Result<Ladderplaats, Finding> {
+        let groeipotentieel = rules::groeipotentieel_uit_potentietrede(trede, potentietrede)
+            .ok_or_else(|| {
+                rules::potentietrede(trede, None, potentietrede)
+                    .unwrap_or_else(|| rules::groeipotentieel_ontbreekt(trede))
+            })?;
+        Ok(Ladderplaats {
+            trede,
+            groeipotentieel,
+            potentietrede: Some(potentietrede),
+            groeipotentieel_afgeleid: true,
         })
     }
 
@@ -44,8 +75,15 @@ impl Ladderplaats {
         self.trede
     }
 
+    /// The growth potential, recorded or derived.
     pub fn groeipotentieel(&self) -> Groeipotentieel {
         self.groeipotentieel
+    }
+
+    /// Whether the growth potential was derived from the potentietrede
+    /// rather than recorded in the message.
+    pub fn groeipotentieel_afgeleid(&self) -> bool {
+        self.groeipotentieel_afgeleid
     }
 
     pub fn potentietrede(&self) -> Option<Potentietrede> {
@@ -141,11 +179,20 @@ impl Plaatsing {
         }
     }
 
-    /// The growth potential; `None` where it does not apply.
+    /// The growth potential, recorded or derived; `None` where it does not
+    /// apply.
     pub fn groeipotentieel(&self) -> Option<Groeipotentieel> {
         match self {
             Plaatsing::OpLadder(plaats) => Some(plaats.groeipotentieel()),
             _ => None,
+        }
+    }
+
+    /// Whether the growth potential was derived from the potentietrede.
+    pub fn groeipotentieel_afgeleid(&self) -> bool {
+        match self {
+            Plaatsing::OpLadder(plaats) => plaats.groeipotentieel_afgeleid(),
+            _ => false,
         }
     }
 
@@ -166,32 +213,41 @@ impl Plaatsing {
     }
 }
 
-/// Rungs 1-5: growth potential required, potentietrede consistent.
+/// Rungs 1-5: growth potential recorded or derived from the potentietrede,
+/// the potentietrede consistent.
 fn op_ladder(
     trede: LadderTrede,
     groeipotentieel: Option<Groeipotentieel>,
     potentietrede: Option<Potentietrede>,
 ) -> Result<Plaatsing, Vec<PlaatsingFout>> {
     let fout = |field, finding| PlaatsingFout { field, finding };
-    match rules::groeipotentieel_vereist(trede, groeipotentieel) {
-        Ok(gp) => Ladderplaats::parse(trede, gp, potentietrede)
+    match (groeipotentieel, potentietrede) {
+        (Some(gp), pt) => Ladderplaats::parse(trede, gp, pt)
             .map(Plaatsing::OpLadder)
             .map_err(|finding| vec![fout(PlaatsingField::Potentietrede, finding)]),
-        Err(missing) => {
-            let mut fouten = vec![fout(PlaatsingField::Plaatsing, missing)];
-            // Without growth potential, a potentietrede can still be wrong
-            // on its own: below the rung.
-            if let Some(finding) =
-                potentietrede.and_then(|pt| rules::potentietrede(trede, None, pt))
-            {
-                fouten.push(fout(PlaatsingField::Potentietrede, finding));
-            }
-            Err(fouten)
-        }
+        (None, Some(pt)) => Ladderplaats::afgeleid(trede, pt)
+            .map(Plaatsing::OpLadder)
+            // A potentietrede below the rung derives nothing: growth
+            // potential is missing, and the potentietrede wrong.
+            .map_err(|below| {
+                vec![
+                    fout(
+                        PlaatsingField::Plaatsing,
+                        rules::groeipotentieel_ontbreekt(trede),
+                    ),
+                    fout(PlaatsingField::Potentietrede, below),
+                ]
+            }),
+        (None, None) => Err(vec![fout(
+            PlaatsingField::Plaatsing,
+            rules::groeipotentieel_ontbreekt(trede),
+        )]),
     }
 }
 
-/// Codes 0, 6 and 9: neither growth potential nor potentietrede applies.
+/// Codes 0, 6 and 9: neither growth potential nor potentietrede applies
+/// (growth potential `0`, the default, is let through for the reader to
+/// warn about: [`rules::groeipotentieel_nul_niet_van_toepassing`]).
 fn niet_van_toepassing(
     trede: Trede,
     groeipotentieel: Option<Groeipotentieel>,
@@ -321,6 +377,64 @@ mod tests {
                 ),
                 (PlaatsingField::Uitstroomreden, Code::RegelUitstroomreden),
             ]
+        );
+    }
+
+    #[test]
+    fn potentietrede_alone_derives_growth_potential_marked_as_derived() {
+        for (pt, gp) in [
+            (Potentietrede::BetaaldWerk, Plus),
+            (Potentietrede::OnbetaaldWerk, Nul),
+        ] {
+            let p = Plaatsing::parse(Trede::OnbetaaldWerk, None, Some(pt), None).unwrap();
+            assert_eq!(p.groeipotentieel(), Some(gp));
+            assert_eq!(p.potentietrede(), Some(pt));
+            assert!(p.groeipotentieel_afgeleid());
+        }
+        let recorded = Plaatsing::parse(
+            Trede::OnbetaaldWerk,
+            Some(Plus),
+            Some(Potentietrede::BetaaldWerk),
+            None,
+        )
+        .unwrap();
+        assert!(!recorded.groeipotentieel_afgeleid());
+        // The same values, recorded or derived, are different placements.
+        let derived =
+            Ladderplaats::afgeleid(LadderTrede::OnbetaaldWerk, Potentietrede::BetaaldWerk);
+        assert_ne!(derived.map(Plaatsing::OpLadder), Ok(recorded));
+        assert!(!Plaatsing::BetaaldWerk.groeipotentieel_afgeleid());
+    }
+
+    #[test]
+    fn explicit_nul_where_growth_potential_does_not_apply_is_dropped() {
+        assert_eq!(
+            Plaatsing::parse(Trede::Intake, Some(Nul), None, None),
+            Ok(Plaatsing::Intake)
+        );
+        assert_eq!(
+            Plaatsing::parse(Trede::BetaaldWerk, Some(Nul), None, None),
+            Ok(Plaatsing::BetaaldWerk)
+        );
+        assert_eq!(
+            Plaatsing::parse(Trede::BuitenBeeld, Some(Nul), None, None),
+            Ok(Plaatsing::BuitenBeeld { reden: None })
+        );
+        assert_eq!(Plaatsing::BetaaldWerk.groeipotentieel(), None);
+        // A potentietrede there is still refused, with or without the 0.
+        let fouten = Plaatsing::parse(
+            Trede::BetaaldWerk,
+            Some(Nul),
+            Some(Potentietrede::BetaaldWerk),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            codes(&fouten),
+            [(
+                PlaatsingField::Potentietrede,
+                Code::RegelGroeipotentieelNietVanToepassing
+            )]
         );
     }
 

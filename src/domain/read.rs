@@ -401,10 +401,24 @@ impl Reader {
                 );
             }
         }
+        let kenmerken = klantkenmerken.as_ref().and_then(Option::as_ref);
         if let (Some(plaatsing), Some(el)) = (&plaatsing, plaatsing_el) {
-            let kenmerken = klantkenmerken.as_ref().and_then(Option::as_ref);
             self.signalen(el, plaatsing, kenmerken);
+            let subgroepen_el = root.child("Subgroepen");
+            let subgroepen = subgroepen.as_ref().and_then(Option::as_ref);
+            if subgroepen_el.is_none() || subgroepen.is_some() {
+                self.check(
+                    subgroepen_el.unwrap_or(root),
+                    rules::subgroep_ontbreekt(plaatsing, subgroepen),
+                );
+            }
         }
+        self.definities(
+            root,
+            client.as_ref().zip(werkproces.as_ref()),
+            kenmerken,
+            subgroepen.as_ref().and_then(Option::as_ref),
+        );
         if let (Some(Some(antwoorden)), Some(el)) = (&vragenlijst, root.child("Vragenlijst")) {
             let trede = plaatsing.as_ref().map(Plaatsing::trede);
             let trede_el = plaatsing_el.and_then(|p| p.child("Trede"));
@@ -508,8 +522,22 @@ impl Reader {
         if self.errors.len() > before {
             return None;
         }
-        match Plaatsing::parse(trede?, gp, pt, reden) {
-            Ok(plaatsing) => Some(plaatsing),
+        let trede = trede?;
+        match Plaatsing::parse(trede, gp, pt, reden) {
+            Ok(plaatsing) => {
+                // What ladderpost did with the growth potential, told.
+                if let Some(gp_el) = gp_el {
+                    self.check(
+                        gp_el,
+                        rules::groeipotentieel_nul_niet_van_toepassing(trede, gp),
+                    );
+                }
+                self.check(
+                    pt_el.unwrap_or(el),
+                    rules::groeipotentieel_afgeleid(&plaatsing),
+                );
+                Some(plaatsing)
+            }
             Err(fouten) => {
                 for fout in fouten {
                     let target = match fout.field {
@@ -523,6 +551,56 @@ impl Reader {
                 None
             }
         }
+    }
+
+    /// The data set's definitions (`003_*` §2.4, table 3.3), each read only
+    /// where the message records what it needs: income, subgroups, age.
+    fn definities(
+        &mut self,
+        root: Element<'_>,
+        client: Option<(&Client, &Werkproces)>,
+        kenmerken: Option<&Klantkenmerken>,
+        subgroepen: Option<&Subgroepen>,
+    ) {
+        let inkomen = kenmerken.map_or(&[][..], |k| &k.inkomenssituatie[..]);
+        let nationaal = subgroepen.map_or(&[][..], |s| &s.nationaal[..]);
+        // `list` kept every non-foreign element (or failed), so indexes match.
+        let elements = |parent: &str, name: &str| -> Vec<Element<'_>> {
+            root.child(parent)
+                .map(|p| {
+                    p.children_named(name)
+                        .filter(|el| !el.is_foreign())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let inkomen_els = elements("Klantkenmerken", "Inkomenssituatie");
+        let subgroep_els = elements("Subgroepen", "Subgroep");
+
+        if let Some(finding) = rules::geen_uitkering_met_uitkering(inkomen) {
+            let i = inkomen
+                .iter()
+                .position(|x| *x == Inkomenssituatie::GeenUitkering);
+            self.finding(at(&inkomen_els, i).unwrap_or(root), finding);
+        }
+        for (i, finding) in rules::subgroep_zonder_inkomen(nationaal, inkomen) {
+            self.finding(at(&subgroep_els, Some(i)).unwrap_or(root), finding);
+        }
+        let Some((client, werkproces)) = client else {
+            return;
+        };
+        let (geboren, meet) = (&client.geboortedatum, &werkproces.meetdatum);
+        if let Some(finding) = rules::subgroep_6_leeftijd(geboren, meet, nationaal) {
+            let i = nationaal
+                .iter()
+                .position(|x| *x == Subgroep::JongereMetLeerwerkrecht);
+            self.finding(at(&subgroep_els, i).unwrap_or(root), finding);
+        }
+        let geboortedatum_el = root.child("Client").and_then(|c| c.child("Geboortedatum"));
+        self.check(
+            geboortedatum_el.unwrap_or(root),
+            rules::jonger_dan_18(geboren, meet),
+        );
     }
 
     /// The consistency warnings; trede warnings point at `Trede`, growth
@@ -555,6 +633,7 @@ impl Reader {
             gp_el,
             rules::vrijstelling_met_groeipotentieel(plaatsing, kenmerken),
         );
+        self.check(trede_el, rules::uitstroomreden_ontbreekt(plaatsing));
     }
 
     /// The questionnaire walked through its version ([`vragenlijst`]):
@@ -646,6 +725,11 @@ impl Reader {
             antwoorden,
         })
     }
+}
+
+/// The `i`th of `elements`, if there is one.
+fn at<'d>(elements: &[Element<'d>], i: Option<usize>) -> Option<Element<'d>> {
+    elements.get(i?).copied()
 }
 
 /// An optional part read as `Option<Option<T>>` (outer: present; inner:
@@ -798,6 +882,99 @@ mod tests {
             warning_path("meting-0014-trede6-wijkt-af-van-vragenlijst.xml"),
             ["/Meting/Plaatsing/Trede"]
         );
+    }
+
+    #[test]
+    fn data_set_warnings_point_at_what_they_are_about() {
+        let warning_path = |file: &str| {
+            let (_, warnings) = read(&format!("valid/{file}")).unwrap();
+            warnings
+                .iter()
+                .map(|w| (w.code.as_str(), w.path.clone().unwrap()))
+                .collect::<Vec<_>>()
+        };
+        for (file, code, path) in [
+            (
+                "meting-0599-trede1-subgroep-ontbreekt.xml",
+                "signaal.subgroep-ontbreekt",
+                "/Meting",
+            ),
+            (
+                "meting-0518-trede0-geen-uitkering-met-uitkering.xml",
+                "signaal.geen-uitkering-met-uitkering",
+                "/Meting/Klantkenmerken/Inkomenssituatie",
+            ),
+            (
+                "meting-0518-trede0-subgroep-6-leeftijd.xml",
+                "signaal.subgroep-6-leeftijd",
+                "/Meting/Subgroepen/Subgroep",
+            ),
+            (
+                "meting-0344-trede4-subgroep-zonder-inkomen.xml",
+                "signaal.subgroep-zonder-inkomen",
+                "/Meting/Subgroepen/Subgroep",
+            ),
+            (
+                "meting-0599-trede1-jonger-dan-18.xml",
+                "signaal.jonger-dan-18",
+                "/Meting/Client/Geboortedatum",
+            ),
+            (
+                "meting-0599-trede9-uitstroomreden-ontbreekt.xml",
+                "signaal.uitstroomreden-ontbreekt",
+                "/Meting/Plaatsing/Trede",
+            ),
+            (
+                "meting-0363-trede6-groeipotentieel-niet-van-toepassing.xml",
+                "signaal.groeipotentieel-niet-van-toepassing",
+                "/Meting/Plaatsing/Groeipotentieel",
+            ),
+            (
+                "meting-0014-trede5-groeipotentieel-afgeleid.xml",
+                "signaal.groeipotentieel-afgeleid",
+                "/Meting/Plaatsing/Potentietrede",
+            ),
+        ] {
+            assert_eq!(warning_path(file), [(code, path.to_string())], "{file}");
+        }
+        // The subgroup without its income is the third Subgroep, 7; the one
+        // out of age the third of the intake's, 6.
+        let line_of = |file: &str, needle: &str| {
+            let text = String::from_utf8(fixture(&format!("valid/{file}"))).unwrap();
+            let at = text.find(needle).unwrap();
+            u32::try_from(text[..at].matches('\n').count() + 1).ok()
+        };
+        for (file, needle) in [
+            (
+                "meting-0344-trede4-subgroep-zonder-inkomen.xml",
+                "<Subgroep>7<",
+            ),
+            ("meting-0518-trede0-subgroep-6-leeftijd.xml", "<Subgroep>6<"),
+            (
+                "meting-0518-trede0-geen-uitkering-met-uitkering.xml",
+                "<Inkomenssituatie>geen-uitkering<",
+            ),
+        ] {
+            let (_, warnings) = read(&format!("valid/{file}")).unwrap();
+            assert_eq!(warnings[0].line, line_of(file, needle), "{file}");
+        }
+    }
+
+    #[test]
+    fn derived_growth_potential_is_in_the_typed_message() {
+        let (document, _) = read("valid/meting-0014-trede5-groeipotentieel-afgeleid.xml").unwrap();
+        let plaatsing = document.metinggegevens().unwrap().plaatsing;
+        assert_eq!(plaatsing.groeipotentieel(), Some(Groeipotentieel::Plus));
+        assert!(plaatsing.groeipotentieel_afgeleid());
+        let (document, _) = read("valid/meting-0014-trede5-met-instrument.xml").unwrap();
+        let plaatsing = document.metinggegevens().unwrap().plaatsing;
+        assert_eq!(plaatsing.groeipotentieel(), Some(Groeipotentieel::Plus));
+        assert!(!plaatsing.groeipotentieel_afgeleid());
+        // The explicit 0 on rung 6 is not kept: growth potential does not apply.
+        let (document, _) =
+            read("valid/meting-0363-trede6-groeipotentieel-niet-van-toepassing.xml").unwrap();
+        let plaatsing = document.metinggegevens().unwrap().plaatsing;
+        assert_eq!(plaatsing, Plaatsing::BetaaldWerk);
     }
 
     #[test]

@@ -150,6 +150,7 @@ fn validate_checks_questionnaire_answers_against_their_flow() {
             "2024-03-08",
             *trede,
         )
+        .subgroepen(&[3])
         .vragenlijst("regioplan-2008", answers);
         let path = dir.path().join(format!("{name}.xml"));
         std::fs::write(&path, bericht.xml()).unwrap();

@@ -9,6 +9,7 @@ mod common;
 mod api;
 mod auth;
 mod bench;
+mod controles;
 mod crash;
 mod dashboard;
 mod delivery;
