@@ -82,6 +82,9 @@ pub struct Shared {
     /// work runs on the blocking pool, so it can never hold up the async
     /// workers that answer `/health` and every other request.
     pub cpu: Arc<tokio::sync::Semaphore>,
+    /// Permits for reports, fewer than the cores: a burst of reports
+    /// leaves validation a core.
+    pub rapporten: Arc<tokio::sync::Semaphore>,
 }
 
 /// Who may call a route, and whether its requests are written to the audit
@@ -259,7 +262,8 @@ fn routes() -> Vec<Route> {
             M::PUT,
             "/api/v1/beheer/organisaties/{id}/benchmark",
             beheer::benchmark_deelname,
-            needs(Beheer),
+            // Whose figures others may see: a privacy officer asks who set it.
+            audited(Beheer),
         ),
         route(
             M::GET,

@@ -16,8 +16,11 @@ use crate::reports::{self, Csv, Groepering, Peildatum, Vraag};
 use crate::store::Store;
 use crate::time::Moment;
 
-/// The query parameters of every report; each report reads its own.
+/// The query parameters of every report; each report reads its own and
+/// refuses the others ([`takes`]), and a name none knows is refused too:
+/// a report must never answer a question other than the one asked.
 #[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct Params {
     gemeente: Option<String>,
     peildatum: Option<String>,
@@ -30,6 +33,37 @@ pub struct Params {
     subgroep: Option<String>,
     #[serde(rename = "binnenDagen")]
     binnen_dagen: Option<String>,
+}
+
+impl Params {
+    /// The parameters given, by name.
+    fn given(&self) -> Vec<&'static str> {
+        [
+            ("gemeente", self.gemeente.is_some()),
+            ("peildatum", self.peildatum.is_some()),
+            ("van", self.van.is_some()),
+            ("tot", self.tot.is_some()),
+            ("jaar", self.jaar.is_some()),
+            ("groepeerOp", self.groepeer_op.is_some()),
+            ("peilmoment", self.peilmoment.is_some()),
+            ("subgroep", self.subgroep.is_some()),
+            ("binnenDagen", self.binnen_dagen.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect()
+    }
+
+    /// Refuses a parameter this report does not take.
+    fn takes(&self, report: &str, names: &[&str]) -> Result<(), ApiError> {
+        match self.given().into_iter().find(|g| !names.contains(g)) {
+            Some(other) => Err(ApiError::parameter(format!(
+                "{report} does not take {other}; it takes {}",
+                names.join(", ")
+            ))),
+            None => Ok(()),
+        }
+    }
 }
 
 fn required<'a>(value: &'a Option<String>, name: &str, what: &str) -> Result<&'a str, ApiError> {
@@ -87,14 +121,15 @@ fn vraag(p: &Params, principal: &Principal, sink: &AuditSink) -> Result<Vraag, A
     })
 }
 
-/// Runs a report on the blocking pool under a CPU permit (a report scans
-/// a municipality's timelines).
+/// Runs a report on the blocking pool under a report permit: a report
+/// scans a municipality's timelines, and no number of them may take every
+/// core from validation.
 pub(super) async fn compute<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&dyn Store) -> Result<T, crate::store::StoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let _permit = state
-        .cpu
+        .rapporten
         .clone()
         .acquire_owned()
         .await
@@ -106,14 +141,42 @@ pub(super) async fn compute<T: Send + 'static>(
         .map_err(ApiError::from)
 }
 
-/// JSON, or CSV when the client asks for it, named `file`.
-fn answer<T: Serialize + Csv>(headers: &HeaderMap, file: &str, report: &T) -> Response {
-    let csv = headers
+/// The quality `Accept` gives a media type: its own range, else
+/// `type/*`, else `*/*` (RFC 9110 §12.5.1); 1 without an `Accept`.
+fn quality(headers: &HeaderMap, media: &str) -> f32 {
+    let ranges: Vec<(String, f32)> = headers
         .get_all(header::ACCEPT)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .any(|v| v.split(',').any(|t| t.trim().starts_with("text/csv")));
-    if csv {
+        .flat_map(|v| v.split(','))
+        .filter_map(|range| {
+            let mut parts = range.split(';');
+            let name = parts.next()?.trim().to_ascii_lowercase();
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            (!name.is_empty()).then_some((name, q))
+        })
+        .collect();
+    if ranges.is_empty() {
+        return 1.0;
+    }
+    let kind = media.split('/').next().unwrap_or("");
+    let find = |name: &str| ranges.iter().find(|(n, _)| n == name).map(|(_, q)| *q);
+    find(media)
+        .or_else(|| find(&format!("{kind}/*")))
+        .or_else(|| find("*/*"))
+        .unwrap_or(0.0)
+}
+
+/// JSON, or CSV when the client prefers it, named `file`.
+fn answer<T: Serialize + Csv>(headers: &HeaderMap, file: &str, report: &T) -> Response {
+    let (csv, json) = (
+        quality(headers, "text/csv"),
+        quality(headers, "application/json"),
+    );
+    if csv > 0.0 && csv > json {
         (
             StatusCode::OK,
             [
@@ -147,6 +210,10 @@ pub async fn stand(
     headers: HeaderMap,
     Query(p): Query<Params>,
 ) -> Result<Response, ApiError> {
+    p.takes(
+        "stand",
+        &["gemeente", "peildatum", "groepeerOp", "peilmoment"],
+    )?;
     let vraag = vraag(&p, &principal, &sink)?;
     let peildatum = date(&p.peildatum, "peildatum")?;
     let name = format!("stand-{}-{}", vraag.gemeente, peildatum.tekst);
@@ -162,6 +229,10 @@ pub async fn stromen(
     headers: HeaderMap,
     Query(p): Query<Params>,
 ) -> Result<Response, ApiError> {
+    p.takes(
+        "stromen",
+        &["gemeente", "van", "tot", "groepeerOp", "peilmoment"],
+    )?;
     let vraag = vraag(&p, &principal, &sink)?;
     let (van, tot) = (date(&p.van, "van")?, date(&p.tot, "tot")?);
     if van.dag >= tot.dag {
@@ -180,6 +251,7 @@ pub async fn jaar(
     headers: HeaderMap,
     Query(p): Query<Params>,
 ) -> Result<Response, ApiError> {
+    p.takes("jaar", &["gemeente", "jaar", "peilmoment"])?;
     let vraag = vraag(&p, &principal, &sink)?;
     let text = required(&p.jaar, "jaar", "a year, e.g. 2025")?;
     let jaar: u16 = text
@@ -202,6 +274,7 @@ pub async fn srg(
     headers: HeaderMap,
     Query(p): Query<Params>,
 ) -> Result<Response, ApiError> {
+    p.takes("srg", &["gemeente", "peildatum", "peilmoment"])?;
     let vraag = vraag(&p, &principal, &sink)?;
     let peildatum = date(&p.peildatum, "peildatum")?;
     let name = format!("srg-{}-{}", vraag.gemeente, peildatum.tekst);
@@ -216,6 +289,7 @@ pub async fn benchmark(
     headers: HeaderMap,
     Query(p): Query<Params>,
 ) -> Result<Response, ApiError> {
+    p.takes("the benchmark", &["peildatum", "subgroep"])?;
     let peildatum = date(&p.peildatum, "peildatum")?;
     let subgroep = match p.subgroep.as_deref() {
         None => None,
@@ -255,6 +329,7 @@ pub async fn werklijsten(
     headers: HeaderMap,
     Query(p): Query<Params>,
 ) -> Result<Response, ApiError> {
+    p.takes("werklijsten", &["gemeente", "peildatum", "binnenDagen"])?;
     let gemeente = gemeente(&p, &principal, &sink)?;
     let peildatum = match &p.peildatum {
         None => Peildatum::vandaag(),

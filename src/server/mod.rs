@@ -131,6 +131,7 @@ pub async fn bind(settings: Settings) -> Result<Bound, ServeError> {
     let dispatcher = Dispatcher::start(store.clone(), delivery.clone(), settings.push)
         .map_err(|e| store_error(e.to_string()))?;
     let (closing_tx, closing) = tokio::sync::watch::channel(false);
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let state = AppState::new(api::Shared {
         store,
         delivery,
@@ -144,9 +145,8 @@ pub async fn bind(settings: Settings) -> Result<Bound, ServeError> {
         auth,
         backups: settings.backups.clone(),
         sessions: Arc::new(crate::dashboard::Sessions::default()),
-        cpu: Arc::new(tokio::sync::Semaphore::new(
-            std::thread::available_parallelism().map_or(2, |n| n.get()),
-        )),
+        cpu: Arc::new(tokio::sync::Semaphore::new(cores)),
+        rapporten: Arc::new(tokio::sync::Semaphore::new((cores / 2).max(1))),
     });
     let addr = listener.local_addr().map_err(ServeError::Serve)?;
     tracing::info!(%addr, store = %settings.store.engine, "ladderpost serving");

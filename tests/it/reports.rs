@@ -970,14 +970,76 @@ async fn bad_parameters_are_refused_with_a_problem_naming_them_and_reads_are_aud
             "/api/v1/werklijsten?gemeente=0363&binnenDagen=-1",
             "binnenDagen",
         ),
+        // A typo, or a parameter the report does not take, is never ignored.
+        (
+            "/api/v1/rapportages/stand?gemeente=0363&peildatum=2025-12-31&groeperOp=team",
+            "groeperOp",
+        ),
+        (
+            "/api/v1/werklijsten?gemeente=0363&peilmoment=2025-01-01T00:00:00Z",
+            "peilmoment",
+        ),
+        (
+            "/api/v1/rapportages/srg?gemeente=0363&peildatum=2025-12-31&groepeerOp=team",
+            "groepeerOp",
+        ),
+        (
+            "/api/v1/rapportages/stromen?gemeente=0363&van=2024-12-31",
+            "tot",
+        ),
+        ("/api/v1/rapportages/jaar?gemeente=0363&jaar=1899", "jaar"),
+        (
+            "/api/v1/rapportages/stand?gemeente=0363&peildatum=2025-12-31Z",
+            "peildatum",
+        ),
+        ("/api/v1/rapportages/benchmark", "peildatum"),
     ] {
         let r = f.get(&t, path).await;
         let p = problem(&r, 400, "http.parameter");
         assert!(p["detail"].as_str().unwrap().contains(names), "{path}: {p}");
     }
+    // Accept with qualities: CSV only when preferred.
+    let stand = "/api/v1/rapportages/stand?gemeente=0363&peildatum=2025-12-31";
+    for (accept, csv) in [
+        ("text/csv;q=0, application/json", false),
+        ("application/json;q=0.5, text/csv", true),
+        ("*/*", false),
+        ("text/*", true),
+        ("text/csvx", false),
+    ] {
+        let r = Reply::send(
+            f.server
+                .client()
+                .get(f.server.url(stand))
+                .header("accept", accept),
+        )
+        .await;
+        let ct = r.header("content-type").unwrap_or_default();
+        assert_eq!(
+            ct.starts_with("text/csv"),
+            csv,
+            "Accept: {accept} gave {ct}"
+        );
+    }
+    // A municipality the caller does not act for.
+    let r = f
+        .get(
+            &f.isd,
+            "/api/v1/rapportages/srg?gemeente=0363&peildatum=2025-12-31",
+        )
+        .await;
+    problem(&r, 403, "auth.geen-toegang");
+
     // Every report read is in the audit log, with its municipality.
     f.json("/api/v1/rapportages/srg?gemeente=0599&peildatum=2025-12-31")
         .await;
+    // A worklist's entry names the clients it listed, hashed, never in clear.
+    let lijst = f
+        .json("/api/v1/werklijsten?gemeente=0363&peildatum=2026-02-01")
+        .await;
+    let listed =
+        lijst["teLaat"].as_array().unwrap().len() + lijst["binnenkort"].as_array().unwrap().len();
+    assert!(listed > 0, "{lijst}");
     let beheer = f.server.beheer.clone().unwrap();
     let audit = f
         .get(&beheer, "/api/v1/beheer/audit?organisatie=test")
@@ -991,5 +1053,15 @@ async fn bad_parameters_are_refused_with_a_problem_naming_them_and_reads_are_aud
                 && e["gemeente"] == "0599"
                 && e["status"] == 200),
         "{audit}"
+    );
+    let worklist = entries
+        .iter()
+        .rfind(|e| e["route"] == "/api/v1/werklijsten")
+        .expect("the worklist read");
+    let hashes = worklist["bsn_hashes"].as_array().unwrap();
+    assert!(hashes.len() >= listed, "{worklist}");
+    assert!(
+        !audit.to_string().contains(&bsn(1)),
+        "no BSN in clear in the audit log"
     );
 }
