@@ -688,7 +688,8 @@ pub fn delivery(messages: u64) -> Result<DeliveryFigures, String> {
 }
 
 /// `senders` tasks posting unique messages to `endpoint` for `duration`
-/// (after a short warm-up that is not counted).
+/// (after a short warm-up that is not counted), each until it has measured
+/// at least one.
 async fn load(
     http: &reqwest::Client,
     base: &str,
@@ -711,7 +712,9 @@ async fn load(
             let mut latencies: Vec<Duration> = Vec::new();
             loop {
                 let now = Instant::now();
-                if now >= end {
+                // Each sender measures at least one message, so that a
+                // loaded machine gives a slow figure, never none.
+                if now >= end && !latencies.is_empty() {
                     break;
                 }
                 let body = bench_message(run, next.fetch_add(1, Ordering::Relaxed));
