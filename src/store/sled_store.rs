@@ -351,8 +351,38 @@ fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
     k
 }
 
-/// A stored message's value: record length (u32 BE), record JSON, raw bytes.
+/// A stored message's value, in one of two forms. The plain form, which
+/// every value written before compression has: record length (u32 BE),
+/// record JSON, the message bytes as received. The compressed form:
+/// [`COMPRESSED`], then the plain form's length (u32 LE) and the plain form
+/// LZ4-compressed (block format). A plain value starts with its record
+/// length's top byte, so it starts with `COMPRESSED` only if its record JSON
+/// has at least 0xF1 << 24 bytes (3.8 GiB), which the record of a message of
+/// at most a few MiB never has: the first byte tells the forms apart, and
+/// old values read without a layout change.
+const COMPRESSED: u8 = 0xF1;
+
+/// The value for a message: compressed, unless that saves nothing.
 fn encode(record: &Record, raw: &[u8]) -> Result<Vec<u8>, StoreError> {
+    pack(encode_plain(record, raw)?)
+}
+
+/// The compressed form of a plain value, or the plain value when that
+/// would be no shorter.
+fn pack(plain: Vec<u8>) -> Result<Vec<u8>, StoreError> {
+    let len = u32::try_from(plain.len()).map_err(io)?;
+    let mut v = vec![0; 5 + lz4_flex::block::get_maximum_output_size(plain.len())];
+    v[0] = COMPRESSED;
+    v[1..5].copy_from_slice(&len.to_le_bytes());
+    let n = lz4_flex::block::compress_into(&plain, &mut v[5..]).map_err(io)?;
+    if 5 + n >= plain.len() {
+        return Ok(plain);
+    }
+    v.truncate(5 + n);
+    Ok(v)
+}
+
+fn encode_plain(record: &Record, raw: &[u8]) -> Result<Vec<u8>, StoreError> {
     let json = serde_json::to_vec(record).map_err(io)?;
     let len = u32::try_from(json.len()).map_err(io)?;
     let mut v = Vec::with_capacity(4 + json.len() + raw.len());
@@ -362,35 +392,49 @@ fn encode(record: &Record, raw: &[u8]) -> Result<Vec<u8>, StoreError> {
     Ok(v)
 }
 
-fn record_len(value: &[u8]) -> Result<usize, StoreError> {
-    let head: [u8; 4] = value
+/// A value's plain form: the value itself, or decompressed.
+fn plain(value: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, StoreError> {
+    let corrupt = || io("a stored message is unreadable");
+    let Some((&COMPRESSED, packed)) = value.split_first() else {
+        return Ok(value.into());
+    };
+    let (size, block) = lz4_flex::block::uncompressed_size(packed).map_err(|_| corrupt())?;
+    // LZ4 expands at most about 255-fold: a larger size is damage, not a
+    // reason to allocate it.
+    if size > 255 * block.len() + 16 {
+        return Err(corrupt());
+    }
+    let mut out = vec![0; size];
+    let n = lz4_flex::block::decompress_into(block, &mut out).map_err(|_| corrupt())?;
+    if n != size {
+        return Err(corrupt());
+    }
+    Ok(out.into())
+}
+
+/// The plain form's record JSON and message bytes.
+fn split_plain(plain: &[u8]) -> Result<(&[u8], &[u8]), StoreError> {
+    let corrupt = || io("a stored message is unreadable");
+    let head: [u8; 4] = plain
         .get(..4)
         .and_then(|h| h.try_into().ok())
-        .ok_or_else(|| io("a stored message is unreadable"))?;
-    Ok(u32::from_be_bytes(head) as usize)
+        .ok_or_else(corrupt)?;
+    let end = 4 + u32::from_be_bytes(head) as usize;
+    let json = plain.get(4..end).ok_or_else(corrupt)?;
+    Ok((json, &plain[end..]))
 }
 
 fn decode_record(value: &[u8]) -> Result<Record, StoreError> {
-    let len = record_len(value)?;
-    let json = value
-        .get(4..4 + len)
-        .ok_or_else(|| io("a stored message is unreadable"))?;
-    serde_json::from_slice(json).map_err(io)
+    let plain = plain(value)?;
+    serde_json::from_slice(split_plain(&plain)?.0).map_err(io)
 }
 
 fn decode(value: &[u8]) -> Result<Stored, StoreError> {
-    let corrupt = || io("a stored message is unreadable");
-    let len = u32::from_be_bytes(
-        value
-            .get(..4)
-            .ok_or_else(corrupt)?
-            .try_into()
-            .map_err(|_| corrupt())?,
-    ) as usize;
-    let json = value.get(4..4 + len).ok_or_else(corrupt)?;
+    let plain = plain(value)?;
+    let (json, raw) = split_plain(&plain)?;
     Ok(Stored {
         record: serde_json::from_slice(json).map_err(io)?,
-        raw: value[4 + len..].to_vec(),
+        raw: raw.to_vec(),
     })
 }
 
@@ -1017,6 +1061,83 @@ mod tests {
         }
     }
 
+    /// A value as versions before compression wrote it, built by hand.
+    fn first_form(record: &Record, raw: &[u8]) -> Vec<u8> {
+        let json = serde_json::to_vec(record).unwrap();
+        let mut v = (json.len() as u32).to_be_bytes().to_vec();
+        v.extend_from_slice(&json);
+        v.extend_from_slice(raw);
+        v
+    }
+
+    fn stored_record(file: &str) -> (Record, Vec<u8>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let message = incoming(file);
+        let decision = rt.block_on(store.accept(message.clone()));
+        rt.block_on(store.durable(decision.commit.unwrap()))
+            .unwrap();
+        let Ok(Outcome::Accepted(receipt)) = decision.result else {
+            panic!("{decision:?}");
+        };
+        let s = store.messages(&receipt.bericht_id).unwrap().remove(0);
+        (s.record, message.raw)
+    }
+
+    #[test]
+    fn a_value_of_the_plain_form_still_reads_and_a_new_one_round_trips_exactly() {
+        let (record, raw) = stored_record("meting-0014-trede5-met-instrument.xml");
+        let old = first_form(&record, &raw);
+        assert_eq!(old[0], 0, "a record under 16 MiB starts with a zero byte");
+        let read = decode(&old).unwrap();
+        assert_eq!((&read.record, &read.raw), (&record, &raw));
+        assert_eq!(decode_record(&old).unwrap(), record);
+
+        let new = encode(&record, &raw).unwrap();
+        assert_eq!(new[0], COMPRESSED);
+        assert!(new.len() < old.len(), "{} vs {}", new.len(), old.len());
+        let read = decode(&new).unwrap();
+        assert_eq!(read.raw, raw, "the bytes as received, byte for byte");
+        assert_eq!(read.record, record);
+        assert_eq!(decode_record(&new).unwrap(), record);
+        // `wortel` is a range of the bytes as received.
+        let (from, to) = (record.wortel.0 as usize, record.wortel.1 as usize);
+        assert!(std::str::from_utf8(&read.raw[from..to])
+            .unwrap()
+            .starts_with('<'));
+
+        // Bytes that do not compress stay in the plain form.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let noise: Vec<u8> = (0..4096)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        let mut incompressible = vec![0; 4];
+        incompressible.extend_from_slice(&noise);
+        assert_eq!(pack(incompressible.clone()).unwrap(), incompressible);
+        assert_eq!(plain(&incompressible).unwrap(), &incompressible[..]);
+    }
+
+    #[test]
+    fn a_damaged_compressed_value_is_an_error_not_a_panic() {
+        let (record, raw) = stored_record("meting-0014-trede5-met-instrument.xml");
+        let value = encode(&record, &raw).unwrap();
+        for cut in [1, 3, 5, value.len() / 2, value.len() - 1] {
+            assert!(decode(&value[..cut]).is_err(), "cut at {cut}");
+        }
+        // A size no LZ4 block of this length can hold.
+        let mut huge = value.clone();
+        huge[1..5].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(decode(&huge).is_err());
+    }
+
     #[test]
     fn a_decision_is_readable_once_its_commit_is_durable() {
         let dir = tempfile::tempdir().unwrap();
@@ -1110,7 +1231,8 @@ mod tests {
                 rij.geslacht = None;
                 rij.uiterste_meetdatum = None;
             }
-            tree.insert(k, encode(&s.record, &s.raw).unwrap()).unwrap();
+            // Stores of then held every value in the plain form.
+            tree.insert(k, first_form(&s.record, &s.raw)).unwrap();
         }
         drop(tree);
         let store = SledStore::open(dir.path()).unwrap();
