@@ -504,6 +504,10 @@ pub fn reports(o: &Options) -> Result<ReportsFigures, String> {
         .ok_or("the store holds no measurements")?;
 
     // 3. The SQL engines, loaded before the service starts.
+    eprintln!(
+        "bench reports: {} messages exported; loading SQLite and DuckDB",
+        exported.messages
+    );
     let mut sql = Sql::start(&csv, &work.0)?;
 
     // 4. The service, and its memory while it answers.
@@ -592,6 +596,16 @@ pub fn reports(o: &Options) -> Result<ReportsFigures, String> {
                     times.0.push(seconds);
                     same(&q.label, engine, &ours, &sql_rows(&theirs))?;
                 }
+                // Progress: a national run takes a while.
+                eprintln!(
+                    "bench reports: round {}/{}, {}: ladderpost {:.3} s, SQLite {:.3} s, DuckDB {:.3} s",
+                    round + 1,
+                    o.rounds,
+                    q.label,
+                    row.ladderpost.0[round],
+                    row.sqlite.0[round],
+                    row.duckdb.0[round]
+                );
             }
         }
         Ok::<_, String>(())
