@@ -435,6 +435,29 @@ fn years_before(date: &str, years: i32) -> String {
     format!("{y:04}{rest}")
 }
 
+/// Waits, a minute at most, until no handle holds the embedded store in
+/// `dir`: sled lets go of its lock from background threads a while after
+/// the last handle is dropped, and the next open (here, or `serve`) would
+/// fail meanwhile.
+fn released(dir: &Path) -> Result<(), String> {
+    let started = Instant::now();
+    loop {
+        // No store yet: nothing to wait for.
+        let Ok(file) = std::fs::File::open(dir.join("db")) else {
+            return Ok(());
+        };
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(std::fs::TryLockError::WouldBlock)
+                if started.elapsed() < Duration::from_secs(60) =>
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => return Err(format!("the store in {} stays locked: {e}", dir.display())),
+        }
+    }
+}
+
 /// Runs the whole measurement.
 pub fn reports(o: &Options) -> Result<ReportsFigures, String> {
     if o.rounds == 0 {
@@ -453,7 +476,11 @@ pub fn reports(o: &Options) -> Result<ReportsFigures, String> {
     };
     let cache_mb = crate::store::DEFAULT_CACHE / (1024 * 1024);
     let config = crate::store::Config::from_flags(o.store.as_deref(), &data, cache_mb)?;
+    let embedded = o.store.is_none().then_some(data.as_path());
     let open = || {
+        if let Some(dir) = embedded {
+            released(dir)?;
+        }
         crate::store::open(&config)
             .map_err(|e| format!("cannot open the store {}: {e}", config.engine))
     };
@@ -511,6 +538,9 @@ pub fn reports(o: &Options) -> Result<ReportsFigures, String> {
     let mut sql = Sql::start(&csv, &work.0)?;
 
     // 4. The service, and its memory while it answers.
+    if let Some(dir) = embedded {
+        released(dir)?;
+    }
     let served = serve(&flags)?;
     let rt = client_runtime()?;
     let http = http_client(&token)?;
