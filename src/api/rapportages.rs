@@ -12,7 +12,7 @@ use super::guard::{not_your_gemeente, AuditSink};
 use super::{ApiError, AppState};
 use crate::auth::Principal;
 use crate::domain::Gemeentecode;
-use crate::reports::{self, Csv, Groepering, Peildatum, Vraag};
+use crate::reports::{self, Csv, Gebied, Groepering, Peildatum, Vraag};
 use crate::store::Store;
 use crate::time::Moment;
 
@@ -94,8 +94,18 @@ fn gemeente(p: &Params, principal: &Principal, sink: &AuditSink) -> Result<Strin
     Ok(code.as_str().to_string())
 }
 
+/// One municipality, or `alle`: every municipality the caller acts for
+/// (for a credential that acts for all, the national figure).
+fn gebied(p: &Params, principal: &Principal, sink: &AuditSink) -> Result<Gebied, ApiError> {
+    if p.gemeente.as_deref() == Some(reports::ALLE) {
+        sink.gemeente(reports::ALLE);
+        return Ok(Gebied::gemeenten(principal.gemeenten.clone()));
+    }
+    gemeente(p, principal, sink).map(Gebied::Gemeente)
+}
+
 fn vraag(p: &Params, principal: &Principal, sink: &AuditSink) -> Result<Vraag, ApiError> {
-    let gemeente = gemeente(p, principal, sink)?;
+    let gemeente = gebied(p, principal, sink)?;
     let groepeer_op = match p.groepeer_op.as_deref() {
         None => None,
         Some(g) => Some(Groepering::parse(g).ok_or_else(|| {
@@ -216,7 +226,7 @@ pub async fn stand(
     )?;
     let vraag = vraag(&p, &principal, &sink)?;
     let peildatum = date(&p.peildatum, "peildatum")?;
-    let name = format!("stand-{}-{}", vraag.gemeente, peildatum.tekst);
+    let name = format!("stand-{}-{}", vraag.gemeente.naam(), peildatum.tekst);
     let report = compute(&state, move |s| reports::stand(s, &vraag, &peildatum)).await?;
     Ok(answer(&headers, &name, &report))
 }
@@ -238,7 +248,12 @@ pub async fn stromen(
     if van.dag >= tot.dag {
         return Err(ApiError::parameter("van must lie before tot"));
     }
-    let name = format!("stromen-{}-{}-{}", vraag.gemeente, van.tekst, tot.tekst);
+    let name = format!(
+        "stromen-{}-{}-{}",
+        vraag.gemeente.naam(),
+        van.tekst,
+        tot.tekst
+    );
     let report = compute(&state, move |s| reports::stromen(s, &vraag, &van, &tot)).await?;
     Ok(answer(&headers, &name, &report))
 }
@@ -261,7 +276,7 @@ pub async fn jaar(
         .ok_or_else(|| {
             ApiError::parameter(format!("jaar must be a year from 1900, not {text:?}"))
         })?;
-    let name = format!("jaar-{}-{jaar}", vraag.gemeente);
+    let name = format!("jaar-{}-{jaar}", vraag.gemeente.naam());
     let report = compute(&state, move |s| reports::jaar(s, &vraag, jaar)).await?;
     Ok(answer(&headers, &name, &report))
 }
@@ -277,7 +292,7 @@ pub async fn srg(
     p.takes("srg", &["gemeente", "peildatum", "peilmoment"])?;
     let vraag = vraag(&p, &principal, &sink)?;
     let peildatum = date(&p.peildatum, "peildatum")?;
-    let name = format!("srg-{}-{}", vraag.gemeente, peildatum.tekst);
+    let name = format!("srg-{}-{}", vraag.gemeente.naam(), peildatum.tekst);
     let report = compute(&state, move |s| reports::srg(s, &vraag, &peildatum)).await?;
     Ok(answer(&headers, &name, &report))
 }

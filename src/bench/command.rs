@@ -51,6 +51,32 @@ pub enum Bench {
         #[arg(long)]
         store: Option<String>,
     },
+    /// The reports at national size: a generated history (or the one in
+    /// `--data`/`--store`), `serve` as a child process asked over HTTP,
+    /// and the same questions as SQL in SQLite and DuckDB
+    /// (`benches/reports_sql.py`; needs python3 and the PyPI package
+    /// `duckdb`), every answer checked equal.
+    Reports {
+        #[arg(long, default_value_t = 1_000_000)]
+        clienten: u32,
+        /// Measurements to generate (corrections and withdrawals on top).
+        #[arg(long, default_value_t = 5_000_000)]
+        metingen: u64,
+        #[arg(long, default_value_t = 50)]
+        gemeenten: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Rounds of every question on every engine.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        /// A PostgreSQL database: generated into when empty, else reused.
+        #[arg(long, conflicts_with = "data")]
+        store: Option<String>,
+        /// An embedded store's directory: generated into when empty or
+        /// missing, else reused (default: a temporary one).
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
     /// Start-up time: fills an in-process store, stops the service, and
     /// times opening the store again (recovery and index rebuild).
     Startup {
@@ -76,7 +102,88 @@ pub fn run(bench: Bench) -> Result<(), String> {
             seconds,
             store,
         } => scale(messages, seconds, store.as_deref()),
+        Bench::Reports {
+            clienten,
+            metingen,
+            gemeenten,
+            seed,
+            rounds,
+            store,
+            data,
+        } => reports(&super::reports::Options {
+            clienten,
+            metingen,
+            gemeenten,
+            seed,
+            store,
+            data,
+            rounds,
+        }),
     }
+}
+
+fn reports(o: &super::reports::Options) -> Result<(), String> {
+    let on = if o.store.is_some() {
+        "PostgreSQL"
+    } else {
+        "the embedded store"
+    };
+    println!(
+        "`serve` as a child process on {on}; {} rounds, each question to ladderpost, SQLite, DuckDB in turn",
+        o.rounds
+    );
+    let f = super::reports::reports(o)?;
+    match f.generate_seconds {
+        Some(s) => println!("{:>10} messages stored (generated in {s:.0} s)", f.messages),
+        None => println!("{:>10} messages stored (reused)", f.messages),
+    }
+    println!(
+        "{:>10} municipalities; the largest {}",
+        f.gemeenten, f.largest
+    );
+    println!("{:>10.1} s  export to CSV (Store::all)", f.export_seconds);
+    println!("{:>10.1} s  load into SQLite (with indexes)", f.load_sqlite);
+    println!("{:>10.1} s  load into DuckDB", f.load_duckdb);
+    let mb = |b: Option<u64>| b.map_or("?".to_string(), |b| format!("{:.0}", b as f64 / 1e6));
+    println!("{:>10} MB  serve resident at rest", mb(f.resident_at_rest));
+    println!(
+        "{:>10} MB  serve resident at most during the reports",
+        mb(f.resident_peak)
+    );
+    println!(
+        "seconds: median (min-max) over the rounds; every answer identical on the three engines"
+    );
+    println!(
+        "{:<34} {:>9}  {:>24}  {:>24}  {:>24}",
+        "question", "clients", "ladderpost", "SQLite", "DuckDB"
+    );
+    let cell =
+        |t: &super::reports::Times| format!("{:.3} ({:.3}-{:.3})", t.median(), t.min(), t.max());
+    for r in &f.rows {
+        println!(
+            "{:<34} {:>9}  {:>24}  {:>24}  {:>24}",
+            r.question,
+            r.clienten,
+            cell(&r.ladderpost),
+            cell(&r.sqlite),
+            cell(&r.duckdb)
+        );
+    }
+    let slow: Vec<&str> = f
+        .rows
+        .iter()
+        .filter(|r| r.ladderpost.median() >= 1.0 || r.ladderpost.median() > r.sqlite.median())
+        .map(|r| r.question.as_str())
+        .collect();
+    if slow.is_empty() {
+        println!("targets: every report under 1 s and no slower than SQLite: met");
+    } else {
+        println!(
+            "targets: every report under 1 s and no slower than SQLite: missed by {}",
+            slow.join("; ")
+        );
+    }
+    Ok(())
 }
 
 fn scale(messages: u64, seconds: f64, store: Option<&str>) -> Result<(), String> {

@@ -15,6 +15,7 @@
 //!   (recovery and index rebuild) and the memory the open store takes.
 
 mod command;
+mod reports;
 mod scale;
 
 pub use command::{run, Bench};

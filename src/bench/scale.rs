@@ -30,9 +30,9 @@ pub struct ScaleFigures {
 }
 
 /// The service as a child process, killed when dropped.
-struct Served {
+pub(super) struct Served {
     child: Child,
-    base: String,
+    pub(super) base: String,
     beheer: Option<String>,
 }
 
@@ -43,7 +43,7 @@ impl Drop for Served {
     }
 }
 
-fn serve(store: &[String]) -> Result<Served, String> {
+pub(super) fn serve(store: &[String]) -> Result<Served, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut child = Command::new(exe)
         .args(["serve", "--listen", "127.0.0.1:0", "--rate-limit", "0"])
@@ -76,12 +76,16 @@ fn serve(store: &[String]) -> Result<Served, String> {
 }
 
 impl Served {
-    fn resident(&self) -> Option<u64> {
-        resident_of(&self.child.id().to_string())
+    pub(super) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub(super) fn resident(&self) -> Option<u64> {
+        resident_of(&self.pid().to_string())
     }
 
     /// SIGTERM and a clean exit.
-    fn stop(mut self) -> Result<(), String> {
+    pub(super) fn stop(mut self) -> Result<(), String> {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();

@@ -8,6 +8,14 @@
 //! (corrections applied, withdrawals left out; of two on one day the later
 //! accepted), as known now or at a `peilmoment`. A client counts for the
 //! municipality of that version.
+//!
+//! A report covers one municipality ([`Gebied::Gemeente`], read through the
+//! municipality's index of timelines) or several at once
+//! ([`Gebied::Gemeenten`]: the clients counting for any of them, so the sum
+//! of their figures, in one pass over every timeline). The API offers the
+//! second only as `gemeente=alle`, every municipality the caller acts for:
+//! for a credential that acts for all, the national figure, and nobody sees
+//! a municipality it does not act for.
 
 mod csv;
 mod werklijst;
@@ -154,10 +162,55 @@ impl Peildatum {
     }
 }
 
+/// Whose clients a report counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Gebied {
+    /// Those counting for this municipality.
+    Gemeente(String),
+    /// Those counting for any of these (sorted, each once).
+    Gemeenten(Vec<String>),
+}
+
+/// How a report names [`Gebied::Gemeenten`] (`gemeente=alle`).
+pub const ALLE: &str = "alle";
+
+impl Gebied {
+    /// Several municipalities, in any order.
+    pub fn gemeenten(mut codes: Vec<String>) -> Gebied {
+        codes.sort_unstable();
+        codes.dedup();
+        Gebied::Gemeenten(codes)
+    }
+
+    /// As the report names it: the CBS code, or [`ALLE`].
+    pub fn naam(&self) -> &str {
+        match self {
+            Gebied::Gemeente(g) => g,
+            Gebied::Gemeenten(_) => ALLE,
+        }
+    }
+
+    /// The municipality whose index to read; `None`: every timeline.
+    fn index(&self) -> Option<&str> {
+        match self {
+            Gebied::Gemeente(g) => Some(g),
+            Gebied::Gemeenten(_) => None,
+        }
+    }
+
+    /// Whether a state in `gemeente` counts.
+    fn telt(&self, gemeente: &str) -> bool {
+        match self {
+            Gebied::Gemeente(g) => g == gemeente,
+            Gebied::Gemeenten(all) => all.binary_search_by(|g| g.as_str().cmp(gemeente)).is_ok(),
+        }
+    }
+}
+
 /// What a report is asked about.
 #[derive(Debug, Clone)]
 pub struct Vraag {
-    pub gemeente: String,
+    pub gemeente: Gebied,
     pub groepeer_op: Option<Groepering>,
     /// As known at this moment; `None`: as known now.
     pub peilmoment: Option<Moment>,
@@ -234,23 +287,20 @@ fn zicht(store: &dyn Store, peilmoment: Option<Moment>) -> Zicht {
     }
 }
 
-/// Visits the state at each of `data` of every client counting for the
-/// municipality at that date (`None` where it does not count).
+/// Visits the state at each of `data` of every client counting for
+/// `gebied` at that date (`None` where it does not count).
 fn toestanden(
     store: &dyn Store,
-    gemeente: Option<&str>,
+    gebied: &Gebied,
     peilmoment: Option<Moment>,
     data: &[u32],
     visit: &mut dyn FnMut(&Tijdlijn, &[Option<&Stip>]),
 ) -> Result<(), StoreError> {
     let z = zicht(store, peilmoment);
-    store.tijdlijnen(gemeente, &mut |t| {
+    store.tijdlijnen(gebied.index(), &mut |t| {
         let states: Vec<Option<&Stip>> = data
             .iter()
-            .map(|&d| {
-                t.toestand(d, &z)
-                    .filter(|v| gemeente.is_none_or(|g| v.gemeente == g))
-            })
+            .map(|&d| t.toestand(d, &z).filter(|v| gebied.telt(&v.gemeente)))
             .collect();
         visit(&t, &states);
     })
@@ -262,7 +312,7 @@ pub fn stand(store: &dyn Store, vraag: &Vraag, peildatum: &Peildatum) -> Result<
     let mut groepen: Groepen<Vec<TredeTelling>> = Groepen::new();
     toestanden(
         store,
-        Some(&vraag.gemeente),
+        &vraag.gemeente,
         vraag.peilmoment,
         &[peildatum.dag],
         &mut |_, states| {
@@ -276,7 +326,7 @@ pub fn stand(store: &dyn Store, vraag: &Vraag, peildatum: &Peildatum) -> Result<
         },
     )?;
     Ok(Stand {
-        gemeente: vraag.gemeente.clone(),
+        gemeente: vraag.gemeente.naam().to_string(),
         peildatum: peildatum.tekst.clone(),
         peilmoment: vraag.peilmoment.map(|m| m.to_string()),
         treden,
@@ -301,7 +351,7 @@ pub fn reeks(
     let mut treden: Vec<Vec<TredeTelling>> = data.iter().map(|_| lege_treden()).collect();
     toestanden(
         store,
-        Some(&vraag.gemeente),
+        &vraag.gemeente,
         vraag.peilmoment,
         &dagen,
         &mut |_, states| {
@@ -316,7 +366,7 @@ pub fn reeks(
         .iter()
         .zip(treden)
         .map(|(d, treden)| Stand {
-            gemeente: vraag.gemeente.clone(),
+            gemeente: vraag.gemeente.naam().to_string(),
             peildatum: d.tekst.clone(),
             peilmoment: vraag.peilmoment.map(|m| m.to_string()),
             treden,
@@ -381,9 +431,9 @@ pub fn stromen(
     let z = zicht(store, vraag.peilmoment);
     let mut totaal = Matrix::new();
     let mut groepen: Groepen<Matrix> = Groepen::new();
-    let g = vraag.gemeente.as_str();
-    store.tijdlijnen(Some(g), &mut |t| {
-        let Some(naar) = t.toestand(tot.dag, &z).filter(|v| v.gemeente == g) else {
+    let gebied = &vraag.gemeente;
+    store.tijdlijnen(gebied.index(), &mut |t| {
+        let Some(naar) = t.toestand(tot.dag, &z).filter(|v| gebied.telt(&v.gemeente)) else {
             return;
         };
         let cel = (t.toestand(van.dag, &z).map(|v| v.trede), naar.trede);
@@ -395,7 +445,7 @@ pub fn stromen(
         }
     })?;
     Ok(Stromen {
-        gemeente: vraag.gemeente.clone(),
+        gemeente: vraag.gemeente.naam().to_string(),
         van: van.tekst.clone(),
         tot: tot.tekst.clone(),
         peilmoment: vraag.peilmoment.map(|m| m.to_string()),
@@ -477,7 +527,7 @@ fn stand_en_srg(
     let mut codes: Vec<&'static str> = Vec::new();
     toestanden(
         store,
-        Some(&vraag.gemeente),
+        &vraag.gemeente,
         vraag.peilmoment,
         &[peildatum.dag],
         &mut |_, states| {
@@ -490,7 +540,7 @@ fn stand_en_srg(
     Ok((
         treden,
         Srg {
-            gemeente: vraag.gemeente.clone(),
+            gemeente: vraag.gemeente.naam().to_string(),
             peildatum: peildatum.tekst.clone(),
             peilmoment: vraag.peilmoment.map(|m| m.to_string()),
             srg: srg_tabel(codes.into_iter()),
@@ -515,7 +565,7 @@ pub fn jaar(store: &dyn Store, vraag: &Vraag, jaar: u16) -> Result<Jaar, StoreEr
     let peildatum = Peildatum::jaareinde(jaar);
     let (treden, srg) = stand_en_srg(store, vraag, &peildatum)?;
     Ok(Jaar {
-        gemeente: vraag.gemeente.clone(),
+        gemeente: vraag.gemeente.naam().to_string(),
         jaar,
         peildatum: peildatum.tekst,
         peilmoment: srg.peilmoment,

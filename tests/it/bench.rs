@@ -108,3 +108,52 @@ fn scale_measures_a_generated_history_on_each_engine() {
         );
     }
 }
+
+#[test]
+fn reports_agree_with_sqlite_and_duckdb_on_each_engine_and_reuse_a_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("store");
+    let mut stores = vec![vec!["--data".to_string(), data.display().to_string()]];
+    let db = crate::common::postgres::database();
+    if let Some(db) = &db {
+        stores.push(vec!["--store".to_string(), db.url.clone()]);
+    }
+    for store in stores {
+        let mut args = vec![
+            "reports",
+            "--clienten",
+            "300",
+            "--metingen",
+            "1200",
+            "--gemeenten",
+            "3",
+            "--rounds",
+            "1",
+        ];
+        args.extend(store.iter().map(String::as_str));
+        // The bench fails unless the three engines give the same answers.
+        let report = bench(&args);
+        assert!(figure(&report, "generated in") >= 1200.0, "{report}");
+        // The clients column: the clients with a state at the date.
+        let clients = |question: &str| -> u64 {
+            let row = report
+                .lines()
+                .find(|l| l.starts_with(question))
+                .unwrap_or_else(|| panic!("no row {question:?}: {report}"));
+            row[question.len()..]
+                .split_whitespace()
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("no clients in {row:?}"))
+        };
+        let national = clients("stand alle ");
+        assert!(national > 0 && national <= 300, "{report}");
+        assert_eq!(clients("stand alle, groepeerOp=team"), national);
+        assert_eq!(clients("stromen alle"), national);
+        assert!(clients("jaar alle") <= national, "{report}");
+        assert!(report.contains("serve resident at most"), "{report}");
+        // Run again on the same store: reused, not generated again.
+        let again = bench(&args);
+        assert!(again.contains("(reused)"), "{again}");
+    }
+}

@@ -1065,3 +1065,92 @@ async fn bad_parameters_are_refused_with_a_problem_naming_them_and_reads_are_aud
         "no BSN in clear in the audit log"
     );
 }
+
+/// Element-wise sum of `treden` arrays.
+fn summed(parts: &[&Value]) -> Value {
+    let mut out = treden([(0, 0); 8]);
+    for part in parts {
+        for (o, p) in out
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .zip(part.as_array().unwrap())
+        {
+            for k in ["clienten", "groeipotentieel"] {
+                o[k] = json!(o[k].as_u64().unwrap() + p[k].as_u64().unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn alle_counts_every_municipality_the_caller_acts_for_and_no_other() {
+    let f = Fixture::new(&[]).await;
+    let o = &f.oracle;
+    let d = "2025-12-31";
+    // The ISD acts for 0534 and 0553: its "alle" is their sum, and none of
+    // 0363's or 0599's clients.
+    let r = f
+        .get(
+            &f.isd,
+            &format!("/api/v1/rapportages/stand?gemeente=alle&peildatum={d}"),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let isd = r.json();
+    assert_eq!(isd["gemeente"], "alle");
+    let (a, b) = (
+        o.treden("0534", d, u64::MAX, |_| true),
+        o.treden("0553", d, u64::MAX, |_| true),
+    );
+    assert_eq!(isd["treden"], summed(&[&a, &b]));
+    // The test credential's "alle" is the sum over its own municipalities
+    // (the ISD's among them), client 7 counted once: for 0363, where it is
+    // at the date.
+    let all = f
+        .json(&format!(
+            "/api/v1/rapportages/stand?gemeente=alle&peildatum={d}"
+        ))
+        .await;
+    let mut parts = Vec::new();
+    for g in common::server::TEST_GEMEENTEN.split(',') {
+        parts.push(
+            f.json(&format!(
+                "/api/v1/rapportages/stand?gemeente={g}&peildatum={d}"
+            ))
+            .await["treden"]
+                .clone(),
+        );
+    }
+    assert_eq!(all["treden"], summed(&parts.iter().collect::<Vec<_>>()));
+    // Flows and the year: the same sums.
+    let stromen = f
+        .get(
+            &f.isd,
+            "/api/v1/rapportages/stromen?gemeente=alle&van=2024-12-31&tot=2025-12-31",
+        )
+        .await
+        .json();
+    let mut expected: Vec<Value> = ["0534", "0553"]
+        .iter()
+        .flat_map(|g| {
+            o.stromen(g, "2024-12-31", "2025-12-31")
+                .as_array()
+                .unwrap()
+                .clone()
+        })
+        .collect();
+    expected.sort_by_key(|c| (c["van"].as_u64(), c["naar"].as_u64()));
+    assert_eq!(stromen["stromen"], Value::Array(expected), "{stromen}");
+    let jaar = f
+        .get(&f.isd, "/api/v1/rapportages/jaar?gemeente=alle&jaar=2025")
+        .await
+        .json();
+    assert_eq!(jaar["treden"], isd["treden"]);
+    // Worklists hold personal data: one municipality at a time.
+    let r = f
+        .get(&f.server.token, "/api/v1/werklijsten?gemeente=alle")
+        .await;
+    problem(&r, 400, "http.parameter");
+}
