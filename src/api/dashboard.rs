@@ -328,7 +328,7 @@ fn datum_van(tekst: &str) -> Result<Peildatum, ApiError> {
 /// The question without a breakdown, as of now.
 fn vraag(k: &Keuze, groepeer: bool) -> Vraag {
     Vraag {
-        gemeente: k.gemeente.clone(),
+        gemeente: reports::Gebied::Gemeente(k.gemeente.clone()),
         groepeer_op: k
             .groepeer_op
             .as_deref()

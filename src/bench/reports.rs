@@ -446,11 +446,11 @@ fn released(dir: &Path) -> Result<(), String> {
         let Ok(file) = std::fs::File::open(dir.join("db")) else {
             return Ok(());
         };
-        match file.try_lock() {
-            Ok(()) => return Ok(()),
-            Err(std::fs::TryLockError::WouldBlock)
-                if started.elapsed() < Duration::from_secs(60) =>
-            {
+        // sled's own lock (fs2, already in the tree through sled): the
+        // standard library's `File::try_lock` needs Rust 1.89.
+        match fs2::FileExt::try_lock_exclusive(&file) {
+            Ok(()) => return fs2::FileExt::unlock(&file).map_err(|e| e.to_string()),
+            Err(_) if started.elapsed() < Duration::from_secs(60) => {
                 std::thread::sleep(Duration::from_millis(50));
             }
             Err(e) => return Err(format!("the store in {} stays locked: {e}", dir.display())),
