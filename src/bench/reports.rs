@@ -435,25 +435,19 @@ fn years_before(date: &str, years: i32) -> String {
     format!("{y:04}{rest}")
 }
 
-/// Waits, a minute at most, until no handle holds the embedded store in
-/// `dir`: sled lets go of its lock from background threads a while after
-/// the last handle is dropped, and the next open (here, or `serve`) would
-/// fail meanwhile.
-fn released(dir: &Path) -> Result<(), String> {
+/// `attempt` until it succeeds, for a minute at most when `wait` (an
+/// embedded store): sled lets go of its lock from background threads a
+/// while after the last handle is dropped, and an open meanwhile (here, or
+/// by `serve`) fails.
+fn retrying<T>(wait: bool, mut attempt: impl FnMut() -> Result<T, String>) -> Result<T, String> {
     let started = Instant::now();
     loop {
-        // No store yet: nothing to wait for.
-        let Ok(file) = std::fs::File::open(dir.join("db")) else {
-            return Ok(());
-        };
-        // sled's own lock (fs2, already in the tree through sled): the
-        // standard library's `File::try_lock` needs Rust 1.89.
-        match fs2::FileExt::try_lock_exclusive(&file) {
-            Ok(()) => return fs2::FileExt::unlock(&file).map_err(|e| e.to_string()),
-            Err(_) if started.elapsed() < Duration::from_secs(60) => {
-                std::thread::sleep(Duration::from_millis(50));
+        match attempt() {
+            Err(e) if wait && started.elapsed() < Duration::from_secs(60) => {
+                eprintln!("bench reports: {e}; trying again");
+                std::thread::sleep(Duration::from_millis(200));
             }
-            Err(e) => return Err(format!("the store in {} stays locked: {e}", dir.display())),
+            done => return done,
         }
     }
 }
@@ -476,13 +470,12 @@ pub fn reports(o: &Options) -> Result<ReportsFigures, String> {
     };
     let cache_mb = crate::store::DEFAULT_CACHE / (1024 * 1024);
     let config = crate::store::Config::from_flags(o.store.as_deref(), &data, cache_mb)?;
-    let embedded = o.store.is_none().then_some(data.as_path());
+    let embedded = o.store.is_none();
     let open = || {
-        if let Some(dir) = embedded {
-            released(dir)?;
-        }
-        crate::store::open(&config)
-            .map_err(|e| format!("cannot open the store {}: {e}", config.engine))
+        retrying(embedded, || {
+            crate::store::open(&config)
+                .map_err(|e| format!("cannot open the store {}: {e}", config.engine))
+        })
     };
 
     // 1. The history: generated unless the store has one.
@@ -538,10 +531,7 @@ pub fn reports(o: &Options) -> Result<ReportsFigures, String> {
     let mut sql = Sql::start(&csv, &work.0)?;
 
     // 4. The service, and its memory while it answers.
-    if let Some(dir) = embedded {
-        released(dir)?;
-    }
-    let served = serve(&flags)?;
+    let served = retrying(embedded, || serve(&flags))?;
     let rt = client_runtime()?;
     let http = http_client(&token)?;
     rt.block_on(async {
