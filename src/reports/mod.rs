@@ -289,7 +289,7 @@ fn zicht(store: &dyn Store, peilmoment: Option<Moment>) -> Zicht {
 
 /// Visits the state at each of `data` of every client counting for
 /// `gebied` at that date (`None` where it does not count).
-fn toestanden(
+pub(super) fn toestanden(
     store: &dyn Store,
     gebied: &Gebied,
     peilmoment: Option<Moment>,
@@ -637,12 +637,12 @@ pub fn benchmark(
     subgroep: Option<u8>,
     drempel: u64,
 ) -> Result<Benchmark, StoreError> {
-    let z = zicht(store, None);
     let mut rijen = Vec::new();
     for g in gemeenten {
         let mut treden = lege_treden();
-        store.tijdlijnen(Some(g), &mut |t| {
-            if let Some(v) = t.toestand(peildatum.dag, &z).filter(|v| &v.gemeente == g) {
+        let gebied = Gebied::Gemeente(g.clone());
+        toestanden(store, &gebied, None, &[peildatum.dag], &mut |_, states| {
+            if let Some(v) = states[0] {
                 if subgroep.is_none_or(|s| v.subgroepen.contains(&s)) {
                     tel(&mut treden, v);
                 }

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{zicht, Peildatum};
+use super::{toestanden, Gebied, Peildatum};
 use crate::store::tijdlijn::Stip;
 use crate::store::{Store, StoreError};
 
@@ -84,14 +84,11 @@ pub fn werklijsten(
     peildatum: &Peildatum,
     binnen_dagen: u32,
 ) -> Result<Werklijsten, StoreError> {
-    let z = zicht(store, None);
+    let gebied = Gebied::Gemeente(gemeente.to_string());
     let grens = peildatum.plus_dagen(binnen_dagen).dag;
     let (mut te_laat, mut binnenkort, mut signalen) = (Vec::new(), Vec::new(), Vec::new());
-    store.tijdlijnen(Some(gemeente), &mut |t| {
-        let Some(v) = t
-            .toestand(peildatum.dag, &z)
-            .filter(|v| v.gemeente == gemeente && v.trede != 9)
-        else {
+    toestanden(store, &gebied, None, &[peildatum.dag], &mut |t, states| {
+        let Some(v) = states[0].filter(|v| v.trede != 9) else {
             return;
         };
         let overdue = v.uiterste_meetdatum.is_some_and(|d| d < peildatum.dag);
