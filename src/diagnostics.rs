@@ -45,6 +45,8 @@ pub enum Code {
     XsdAttributeNotAllowed,
     XsdAttributeMissing,
     XsdAttributeFixed,
+    /// The root's `versie` names no published version.
+    XsdVersie,
     XsdDatatype,
     XsdEnumeration,
     XsdPattern,
@@ -66,6 +68,8 @@ pub enum Code {
     RegelVraagOnbekend,
     /// An `Antwoord` the questionnaire's flow never reaches with these answers.
     RegelVraagNietBereikt,
+    /// Schema 1.1: an `Instrument` that ends before it begins.
+    RegelInstrumentPeriode,
     // Acceptance against what is stored.
     BerichtSoort,
     BerichtConflict,
@@ -101,6 +105,9 @@ pub enum Code {
     SignaalJongerDan18,
     /// Code 9 without the reason for leaving.
     SignaalUitstroomredenOntbreekt,
+    /// Schema 1.1: an instrument listed as running while items 22 and 23
+    /// both say no.
+    SignaalInstrumentenTegenKenmerken,
     SignaalAndereOrganisatie,
 }
 
@@ -131,6 +138,7 @@ impl Code {
         Code::XsdAttributeNotAllowed,
         Code::XsdAttributeMissing,
         Code::XsdAttributeFixed,
+        Code::XsdVersie,
         Code::XsdDatatype,
         Code::XsdEnumeration,
         Code::XsdPattern,
@@ -149,6 +157,7 @@ impl Code {
         Code::RegelDubbel,
         Code::RegelVraagOnbekend,
         Code::RegelVraagNietBereikt,
+        Code::RegelInstrumentPeriode,
         Code::BerichtSoort,
         Code::BerichtConflict,
         Code::ReferentieOnbekend,
@@ -172,6 +181,7 @@ impl Code {
         Code::SignaalSubgroepZonderInkomen,
         Code::SignaalJongerDan18,
         Code::SignaalUitstroomredenOntbreekt,
+        Code::SignaalInstrumentenTegenKenmerken,
         Code::SignaalAndereOrganisatie,
     ];
 
@@ -201,6 +211,7 @@ impl Code {
             Code::XsdAttributeNotAllowed => "xsd.attribute-not-allowed",
             Code::XsdAttributeMissing => "xsd.attribute-missing",
             Code::XsdAttributeFixed => "xsd.attribute-fixed",
+            Code::XsdVersie => "xsd.versie",
             Code::XsdDatatype => "xsd.datatype",
             Code::XsdEnumeration => "xsd.enumeration",
             Code::XsdPattern => "xsd.pattern",
@@ -221,6 +232,7 @@ impl Code {
             Code::RegelDubbel => "regel.dubbel",
             Code::RegelVraagOnbekend => "regel.vraag-onbekend",
             Code::RegelVraagNietBereikt => "regel.vraag-niet-bereikt",
+            Code::RegelInstrumentPeriode => "regel.instrument-periode",
             Code::BerichtSoort => "bericht.soort",
             Code::BerichtConflict => "bericht.conflict",
             Code::ReferentieOnbekend => "referentie.onbekend",
@@ -248,6 +260,7 @@ impl Code {
             Code::SignaalSubgroepZonderInkomen => "signaal.subgroep-zonder-inkomen",
             Code::SignaalJongerDan18 => "signaal.jonger-dan-18",
             Code::SignaalUitstroomredenOntbreekt => "signaal.uitstroomreden-ontbreekt",
+            Code::SignaalInstrumentenTegenKenmerken => "signaal.instrumenten-tegen-kenmerken",
             Code::SignaalAndereOrganisatie => "signaal.andere-organisatie",
         }
     }

@@ -6,6 +6,7 @@
 //! messages byte for byte (what was received is evidence), so it is written
 //! directly.
 
+use std::borrow::Cow;
 use std::num::NonZeroUsize;
 
 use xsd_parser_types::quick_xml::{SerializeSync, Writer};
@@ -13,6 +14,7 @@ use xsd_parser_types::quick_xml::{SerializeSync, Writer};
 use crate::diagnostics::Melding;
 use crate::history::Versie;
 use crate::schema::typed;
+use crate::schema::versie::{self, Schemaversie};
 use crate::store::{Receipt, Soort, Waarschuwing};
 use crate::time::Moment;
 
@@ -112,7 +114,20 @@ pub fn validatieresultaat(bericht_id: &str, soort: Soort, warnings: &[Melding]) 
 
 /// `Meetgeschiedenis`, each version with its stored message embedded as
 /// received (its root element; the prolog is left out).
-pub fn meetgeschiedenis(bsn: &str, peilmoment: Option<Moment>, versies: &[Versie<'_>]) -> Vec<u8> {
+///
+/// A reader of an earlier schema version (`lezer`) gets each message as
+/// [`versie::for_reader`] gives it; the wrapper says the highest version
+/// among them, so it is valid against that version's XSD.
+pub fn meetgeschiedenis(
+    bsn: &str,
+    peilmoment: Option<Moment>,
+    versies: &[Versie<'_>],
+    lezer: Schemaversie,
+) -> Vec<u8> {
+    let roots: Vec<Cow<'_, str>> = versies
+        .iter()
+        .map(|v| versie::for_reader(stored_root(v.stored), lezer))
+        .collect();
     let mut out = String::with_capacity(
         256 + versies
             .iter()
@@ -123,12 +138,13 @@ pub fn meetgeschiedenis(bsn: &str, peilmoment: Option<Moment>, versies: &[Versie
     // A prefix, not a default namespace: the embedded messages must keep
     // exactly the namespaces they were sent with.
     out.push_str(&format!(
-        "<lp:Meetgeschiedenis xmlns:lp=\"{NS}\" versie=\"1.0\">\n  <lp:Bsn>{bsn}</lp:Bsn>\n"
+        "<lp:Meetgeschiedenis xmlns:lp=\"{NS}\" versie=\"{}\">\n  <lp:Bsn>{bsn}</lp:Bsn>\n",
+        highest(&roots)
     ));
     if let Some(p) = peilmoment {
         out.push_str(&format!("  <lp:Peilmoment>{p}</lp:Peilmoment>\n"));
     }
-    for v in versies {
+    for (v, root) in versies.iter().zip(&roots) {
         let r = &v.stored.record;
         out.push_str(&format!(
             "  <lp:Metingversie>\n    <lp:Volgnummer>{}</lp:Volgnummer>\n    <lp:Ontvangen>{}</lp:Ontvangen>\n    <lp:Status>{}</lp:Status>\n",
@@ -142,7 +158,7 @@ pub fn meetgeschiedenis(bsn: &str, peilmoment: Option<Moment>, versies: &[Versie
                 "    <lp:VervallenDoor>{door}</lp:VervallenDoor>\n"
             ));
         }
-        out.push_str(stored_root(v.stored));
+        out.push_str(root);
         push_organisatie(&mut out, r);
         out.push_str("\n  </lp:Metingversie>\n");
     }
@@ -169,17 +185,38 @@ fn root_element(raw: &[u8]) -> &str {
         .unwrap_or("")
 }
 
-/// `Berichtenfeed`: the page's messages embedded as received.
-pub fn berichtenfeed(gemeente: &str, cursor: u64, items: &[crate::store::Stored]) -> Vec<u8> {
+/// The version a wrapper of these messages declares: the highest of theirs.
+fn highest(roots: &[Cow<'_, str>]) -> Schemaversie {
+    roots
+        .iter()
+        .map(|r| versie::declared(r))
+        .max()
+        .unwrap_or(Schemaversie::V1_0)
+}
+
+/// `Berichtenfeed`: the page's messages embedded as received, or as a
+/// reader of an earlier version (`lezer`) gets them, as in
+/// [`meetgeschiedenis`].
+pub fn berichtenfeed(
+    gemeente: &str,
+    cursor: u64,
+    items: &[crate::store::Stored],
+    lezer: Schemaversie,
+) -> Vec<u8> {
+    let roots: Vec<Cow<'_, str>> = items
+        .iter()
+        .map(|s| versie::for_reader(stored_root(s), lezer))
+        .collect();
     let mut out =
         String::with_capacity(256 + items.iter().map(|s| s.raw.len() + 200).sum::<usize>());
     out.push_str(DECLARATION);
     // Prefixed for the same reason as the history: embedded messages keep
     // their own namespaces.
     out.push_str(&format!(
-        "<lp:Berichtenfeed xmlns:lp=\"{NS}\" versie=\"1.0\">\n  <lp:Gemeente>{gemeente}</lp:Gemeente>\n  <lp:Cursor>{cursor}</lp:Cursor>\n"
+        "<lp:Berichtenfeed xmlns:lp=\"{NS}\" versie=\"{}\">\n  <lp:Gemeente>{gemeente}</lp:Gemeente>\n  <lp:Cursor>{cursor}</lp:Cursor>\n",
+        highest(&roots)
     ));
-    for s in items {
+    for (s, root) in items.iter().zip(&roots) {
         let r = &s.record;
         out.push_str(&format!(
             "  <lp:Item>\n    <lp:Volgnummer>{}</lp:Volgnummer>\n    <lp:Soort>{}</lp:Soort>\n    <lp:Ontvangen>{}</lp:Ontvangen>\n",
@@ -187,7 +224,7 @@ pub fn berichtenfeed(gemeente: &str, cursor: u64, items: &[crate::store::Stored]
             r.soort.as_str(),
             r.ontvangen
         ));
-        out.push_str(stored_root(s));
+        out.push_str(root);
         push_organisatie(&mut out, r);
         out.push_str("\n  </lp:Item>\n");
     }

@@ -14,6 +14,7 @@ use crate::delivery::address;
 use crate::delivery::signature::Secret;
 use crate::diagnostics::Code;
 use crate::domain::Gemeentecode;
+use crate::schema::Schemaversie;
 use crate::store::delivery::{Abonnement, Afleverstand, DodeBrief};
 use crate::store::Soort;
 use crate::time::Moment;
@@ -25,10 +26,12 @@ pub struct Registration {
     /// `Meting`, `Correctie`, `Intrekking`; all when absent or empty.
     #[serde(default)]
     soorten: Vec<String>,
+    /// The schema version the receiver understands; the latest when absent.
+    versie: Option<String>,
 }
 
 impl Shape for Registration {
-    const SHAPE: &'static str = r#"{"url", "gemeente", "soorten"}"#;
+    const SHAPE: &'static str = r#"{"url", "gemeente", "soorten", "versie"}"#;
 }
 
 /// A subscription as shown; the secret only in the registration answer.
@@ -38,6 +41,9 @@ struct View {
     url: String,
     gemeente: String,
     soorten: Vec<&'static str>,
+    /// Absent: the latest version, whichever that is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    versie: Option<Schemaversie>,
     aangemaakt: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     secret: Option<String>,
@@ -50,6 +56,7 @@ impl View {
             url: a.url.clone(),
             gemeente: a.gemeente.clone(),
             soorten: a.soorten.iter().map(|s| s.as_str()).collect(),
+            versie: a.versie,
             aangemaakt: a.aangemaakt.to_string(),
             secret: with_secret.then(|| a.secret.clone()),
         }
@@ -125,6 +132,11 @@ pub async fn registreer(
     if soorten.is_empty() {
         soorten = vec![Soort::Meting, Soort::Correctie, Soort::Intrekking];
     }
+    let versie = reg
+        .versie
+        .as_deref()
+        .map(|v| super::lezer_versie(Some(v)))
+        .transpose()?;
     let secret =
         Secret::generate().map_err(|e| ApiError::unavailable(format!("no randomness: {e}")))?;
     let abonnement = Abonnement {
@@ -134,6 +146,7 @@ pub async fn registreer(
         soorten,
         secret: secret.encode(),
         aangemaakt: Moment::now(),
+        versie,
     };
     let delivery = state.delivery.clone();
     let stored = abonnement.clone();

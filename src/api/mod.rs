@@ -441,6 +441,20 @@ async fn wrong_method() -> ApiError {
 }
 
 /// Runs a synchronous store read off the async workers.
+/// A reader's `versie` parameter: the schema version it understands, by
+/// default the latest; messages of a later one reach it as
+/// [`crate::schema::versie::for_reader`] makes them.
+fn lezer_versie(value: Option<&str>) -> Result<crate::schema::Schemaversie, ApiError> {
+    use crate::schema::Schemaversie;
+    match value {
+        None => Ok(Schemaversie::LATEST),
+        Some(v) => Schemaversie::parse(v).ok_or_else(|| {
+            let known: Vec<&str> = Schemaversie::ALL.iter().map(|v| v.as_str()).collect();
+            ApiError::parameter(format!("versie must be one of {}", known.join(", ")))
+        }),
+    }
+}
+
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, crate::store::StoreError> + Send + 'static,
 ) -> Result<T, ApiError> {

@@ -1,4 +1,5 @@
-//! `/api/v1/schema`: the published XSDs, as compiled into this build.
+//! `/api/v1/schema`: the published XSDs, one per version, as compiled into
+//! this build.
 
 use super::extract::Path;
 use axum::http::{header, StatusCode};
@@ -7,23 +8,20 @@ use axum::response::{IntoResponse, Response};
 use super::ApiError;
 use crate::diagnostics::Code;
 use crate::replies::XML;
+use crate::schema::versie::NAMESPACE;
+use crate::schema::Schemaversie;
 
-/// The published schema files: (file name, target namespace, text).
-pub const SCHEMAS: &[(&str, &str, &str)] = &[(
-    "participatieladder-v1.xsd",
-    "urn:ladderpost:participatieladder:v1",
-    include_str!("../../schemas/participatieladder-v1.xsd"),
-)];
-
-/// `GET /api/v1/schema`: the list, as JSON.
+/// `GET /api/v1/schema`: the published versions, as JSON.
 pub async fn lijst() -> Response {
-    let items: Vec<serde_json::Value> = SCHEMAS
+    let items: Vec<serde_json::Value> = Schemaversie::ALL
         .iter()
-        .map(|(file, ns, _)| {
+        .map(|v| {
             serde_json::json!({
-                "file": file,
-                "namespace": ns,
-                "href": format!("/api/v1/schema/{file}"),
+                "versie": v.as_str(),
+                "file": v.file(),
+                "namespace": NAMESPACE,
+                "href": format!("/api/v1/schema/{}", v.as_str()),
+                "latest": *v == Schemaversie::LATEST,
             })
         })
         .collect();
@@ -35,17 +33,19 @@ pub async fn lijst() -> Response {
         .into_response()
 }
 
-/// `GET /api/v1/schema/{file}`: one XSD.
-pub async fn bestand(Path(file): Path<String>) -> Result<Response, ApiError> {
-    SCHEMAS
-        .iter()
-        .find(|(f, _, _)| *f == file)
-        .map(|(_, _, text)| (StatusCode::OK, [(header::CONTENT_TYPE, XML)], *text).into_response())
+/// `GET /api/v1/schema/{versie}`: one XSD, by version (`1.0`, `1.1`) or by
+/// its file name.
+pub async fn bestand(Path(name): Path<String>) -> Result<Response, ApiError> {
+    Schemaversie::ALL
+        .into_iter()
+        .find(|v| v.as_str() == name || v.file() == name)
+        .map(|v| (StatusCode::OK, [(header::CONTENT_TYPE, XML)], v.xsd()).into_response())
         .ok_or_else(|| {
+            let known: Vec<&str> = Schemaversie::ALL.iter().map(|v| v.as_str()).collect();
             ApiError::new(
                 StatusCode::NOT_FOUND,
                 Code::HttpNotFound,
-                format!("no schema {file}"),
+                format!("no schema {name}; published: {}", known.join(", ")),
             )
         })
 }

@@ -28,6 +28,7 @@ use tokio::task::JoinHandle;
 
 use super::address::{self, Refused};
 use super::signature::Secret;
+use crate::schema::versie;
 use crate::store::delivery::{Abonnement, Afleverstand, DeliveryStore, DodeBrief, Fout};
 use crate::store::{Store, StoreError, Stored};
 use crate::time::Moment;
@@ -605,7 +606,8 @@ impl Run {
         half + Duration::from_nanos(r % (u64::try_from(half.as_nanos()).unwrap_or(u64::MAX).max(1)))
     }
 
-    /// One signed POST of the message exactly as received.
+    /// One signed POST of the message exactly as received, or as a receiver
+    /// of an earlier schema version gets it ([`versie::for_reader`]).
     async fn deliver(&self, stored: &Stored) -> Result<(), String> {
         let secret = self
             .secret
@@ -624,8 +626,12 @@ impl Run {
             }
         }
         let r = &stored.record;
+        let body: Vec<u8> = match (self.abonnement.versie, std::str::from_utf8(&stored.raw)) {
+            (Some(lezer), Ok(raw)) => versie::for_reader(raw, lezer).into_owned().into_bytes(),
+            _ => stored.raw.clone(),
+        };
         let timestamp = Moment::now().0 / 1_000_000;
-        let signature = secret.sign(&r.bericht_id, timestamp, &stored.raw);
+        let signature = secret.sign(&r.bericht_id, timestamp, &body);
         let response = self
             .client
             .post(&self.abonnement.url)
@@ -635,7 +641,7 @@ impl Run {
             .header("webhook-signature", signature)
             .header("ladderpost-volgnummer", r.volgnummer.to_string())
             .header("ladderpost-soort", r.soort.as_str())
-            .body(stored.raw.clone())
+            .body(body)
             .send()
             .await
             .map_err(describe)?;

@@ -11,7 +11,8 @@
 //! their content is the municipality's business, not ours.
 
 use super::codes::{
-    Aanleiding, Geslacht, Inkomenssituatie, Subgroep, Vraagnummer, VragenlijstVersie,
+    Aanleiding, Bedrag, Geslacht, Inkomenssituatie, Instrumentsoort, Subgroep, Vraagnummer,
+    VragenlijstVersie,
 };
 use super::datum::{Datum, Tijdstip};
 use super::ids::{BerichtId, Bsn, Gemeentecode, Postcode};
@@ -142,6 +143,29 @@ pub struct Metinggegevens {
     pub toelichting: Option<String>,
     /// The municipality's own characteristics.
     pub lokale_kenmerken: Vec<LokaalElement>,
+    /// Schema 1.1: the participation instruments; empty when not recorded.
+    pub instrumenten: Vec<Instrument>,
+}
+
+/// Schema 1.1: one participation instrument.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instrument {
+    pub soort: Instrumentsoort,
+    pub aanbieder: Option<String>,
+    pub begindatum: Datum,
+    /// Not before `begindatum`; `None` while open-ended.
+    pub einddatum: Option<Datum>,
+    pub kosten: Option<Bedrag>,
+}
+
+impl Instrument {
+    /// In use or deployed at `datum`: not ended before it (one that starts
+    /// later is deployed at it).
+    pub fn loopt_op(&self, datum: &Datum) -> bool {
+        self.einddatum
+            .as_ref()
+            .is_none_or(|eind| !eind.is_before(datum))
+    }
 }
 
 /// A new measurement.

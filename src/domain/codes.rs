@@ -168,6 +168,21 @@ code_list! {
 }
 
 code_list! {
+    /// Schema 1.1: the kind of a participation instrument (`003_*` §1.2:
+    /// re-integration, civic-integration and education instruments alike;
+    /// table 1.1: activation, care, work with aftercare).
+    Instrumentsoort {
+        ReIntegratie = "re-integratie", "Re-integratie naar werk";
+        WerkMetOndersteuning = "werk-met-ondersteuning", "Betaald werk met ondersteuning";
+        Activering = "activering", "Activering";
+        Educatie = "educatie", "Educatie";
+        Inburgering = "inburgering", "Inburgering";
+        Zorg = "zorg", "Zorg";
+        Overig = "overig", "Ander instrument";
+    }
+}
+
+code_list! {
     /// Why a measurement was taken, `003_*` §3.2.
     Aanleiding {
         Intake = "intake", "Eerste indeling bij intake";
@@ -286,6 +301,42 @@ impl fmt::Display for Vraagnummer {
     }
 }
 
+/// Schema 1.1: an amount in euros (`Bedrag`: not negative, at most two
+/// decimals), held in cents so sums are exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Bedrag {
+    pub centen: u64,
+}
+
+impl Bedrag {
+    /// Parses the schema's lexical form, `[0-9]{1,9}(\.[0-9]{1,2})?`.
+    pub fn parse(s: &str) -> Result<Bedrag, UnknownCode> {
+        let unknown = || UnknownCode {
+            list: "Bedrag",
+            value: s.to_string(),
+        };
+        let (euros, cents) = s.split_once('.').unwrap_or((s, ""));
+        let digits = |d: &str| d.bytes().all(|b| b.is_ascii_digit());
+        if !(1..=9).contains(&euros.len()) || cents.len() > 2 || !digits(euros) || !digits(cents) {
+            return Err(unknown());
+        }
+        if s.contains('.') && cents.is_empty() {
+            return Err(unknown());
+        }
+        let euros: u64 = euros.parse().map_err(|_| unknown())?;
+        let cents: u64 = format!("{cents:0<2}").parse().map_err(|_| unknown())?;
+        Ok(Bedrag {
+            centen: euros * 100 + cents,
+        })
+    }
+}
+
+impl fmt::Display for Bedrag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:02}", self.centen / 100, self.centen % 100)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,6 +370,11 @@ mod tests {
             Uitstroomreden::parse,
         );
         check(Aanleiding::ALL, Aanleiding::as_str, Aanleiding::parse);
+        check(
+            Instrumentsoort::ALL,
+            Instrumentsoort::as_str,
+            Instrumentsoort::parse,
+        );
         check(
             Inkomenssituatie::ALL,
             Inkomenssituatie::as_str,
@@ -388,6 +444,22 @@ mod tests {
             err.to_string(),
             "\"loterij\" is not a Inkomenssituatie code"
         );
+    }
+
+    #[test]
+    fn amounts_are_held_in_cents() {
+        assert_eq!(Bedrag::parse("1250").map(|b| b.centen), Ok(125_000));
+        assert_eq!(Bedrag::parse("1250.5").map(|b| b.centen), Ok(125_050));
+        assert_eq!(Bedrag::parse("0.07").map(|b| b.centen), Ok(7));
+        assert_eq!(
+            Bedrag::parse("999999999.99")
+                .map(|b| b.to_string())
+                .as_deref(),
+            Ok("999999999.99")
+        );
+        for bad in ["", "1.", ".5", "-1", "1.234", "1e3", "1234567890"] {
+            assert!(Bedrag::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

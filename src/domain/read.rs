@@ -13,13 +13,14 @@
 use std::fmt;
 
 use super::bericht::{
-    Adres, Afzender, Antwoord, BerichtMelding, Client, Correctie, Envelop, Foutbericht, Intrekking,
-    Klantkenmerken, LokaalElement, Meting, Metinggegevens, Ontvangstbevestiging, Subgroepen,
-    Vragenlijst, Werkproces,
+    Adres, Afzender, Antwoord, BerichtMelding, Client, Correctie, Envelop, Foutbericht, Instrument,
+    Intrekking, Klantkenmerken, LokaalElement, Meting, Metinggegevens, Ontvangstbevestiging,
+    Subgroepen, Vragenlijst, Werkproces,
 };
 use super::codes::{
-    parse_boolean, parse_positive_integer, Aanleiding, Geslacht, Groeipotentieel, Inkomenssituatie,
-    Potentietrede, Subgroep, Trede, Uitstroomreden, UnknownCode, Vraagnummer, VragenlijstVersie,
+    parse_boolean, parse_positive_integer, Aanleiding, Bedrag, Geslacht, Groeipotentieel,
+    Inkomenssituatie, Instrumentsoort, Potentietrede, Subgroep, Trede, Uitstroomreden, UnknownCode,
+    Vraagnummer, VragenlijstVersie,
 };
 use super::datum::{Datum, Tijdstip};
 use super::ids::{BerichtId, Bsn, Gemeentecode, Postcode};
@@ -381,6 +382,16 @@ impl Reader {
             .child("LokaleKenmerken")
             .map(|el| el.children().map(lokaal_element).collect())
             .unwrap_or_default();
+        let instrument_els: Vec<Element<'_>> = root
+            .child("Instrumenten")
+            .map(|el| el.children_named("Instrument").collect())
+            .unwrap_or_default();
+        let instrumenten: Option<Vec<Instrument>> = instrument_els
+            .iter()
+            .map(|&el| self.instrument(el))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .collect();
 
         if let (Some(client), Some(werkproces)) = (&client, &werkproces) {
             if let Some(el) = client_el.and_then(|c| c.child("Geboortedatum")) {
@@ -419,6 +430,13 @@ impl Reader {
             kenmerken,
             subgroepen.as_ref().and_then(Option::as_ref),
         );
+        if let (Some(instrumenten), Some(werkproces)) = (&instrumenten, &werkproces) {
+            let found =
+                rules::instrumenten_tegen_kenmerken(instrumenten, &werkproces.meetdatum, kenmerken);
+            if let Some((i, finding)) = found {
+                self.finding(instrument_els.get(i).copied().unwrap_or(root), finding);
+            }
+        }
         if let (Some(Some(antwoorden)), Some(el)) = (&vragenlijst, root.child("Vragenlijst")) {
             let trede = plaatsing.as_ref().map(Plaatsing::trede);
             let trede_el = plaatsing_el.and_then(|p| p.child("Trede"));
@@ -434,7 +452,32 @@ impl Reader {
             vragenlijst: optional(vragenlijst)?,
             toelichting,
             lokale_kenmerken,
+            instrumenten: instrumenten?,
         })
+    }
+
+    /// One `Instrument` (schema 1.1), with its period checked.
+    fn instrument(&mut self, el: Element<'_>) -> Option<Instrument> {
+        let soort = self.required_parsed(el, "Soort", Code::XsdEnumeration, Instrumentsoort::parse);
+        let begindatum = self.required_parsed(el, "Begindatum", Code::XsdDatatype, Datum::parse);
+        let einddatum = el
+            .child("Einddatum")
+            .map(|e| self.parsed(e, Code::XsdDatatype, Datum::parse));
+        let kosten = el
+            .child("Kosten")
+            .map(|e| self.parsed(e, Code::XsdPattern, Bedrag::parse));
+        let instrument = Instrument {
+            soort: soort?,
+            aanbieder: self.optional_text(el, "Aanbieder"),
+            begindatum: begindatum?,
+            einddatum: optional(einddatum)?,
+            kosten: optional(kosten)?,
+        };
+        if let Some(finding) = rules::instrument_periode(&instrument) {
+            self.finding(el.child("Einddatum").unwrap_or(el), finding);
+            return None;
+        }
+        Some(instrument)
     }
 
     fn client(&mut self, el: Element<'_>) -> Option<Client> {

@@ -25,7 +25,7 @@
 
 use std::fmt;
 
-use super::bericht::{Klantkenmerken, Subgroepen};
+use super::bericht::{Instrument, Klantkenmerken, Subgroepen};
 use super::codes::{
     Groeipotentieel, Inkomenssituatie, LadderTrede, Potentietrede, Subgroep, Trede, Uitstroomreden,
 };
@@ -608,6 +608,47 @@ pub fn uitstroomreden_ontbreekt(plaatsing: &Plaatsing) -> Option<Finding> {
         Finding::new(
             Code::SignaalUitstroomredenOntbreekt,
             "Trede 9 without Uitstroomreden",
+        )
+    })
+}
+
+/// `RegelInstrumentPeriode` (schema 1.1): an instrument cannot end before
+/// it begins. Timezones are ignored, as in the other date rules.
+pub fn instrument_periode(instrument: &Instrument) -> Option<Finding> {
+    let eind = instrument.einddatum.as_ref()?;
+    eind.is_before(&instrument.begindatum).then(|| {
+        Finding::new(
+            Code::RegelInstrumentPeriode,
+            format!(
+                "Einddatum {eind} is before Begindatum {}",
+                instrument.begindatum
+            ),
+        )
+    })
+}
+
+/// `SignaalInstrumentenTegenKenmerken` (schema 1.1): the message lists an
+/// instrument running at the measurement (not ended before it) while the
+/// data set's items 22 and 23 both say no instrument is in use or
+/// deployed. Silent when either item is absent or yes (absent is not "no").
+pub fn instrumenten_tegen_kenmerken(
+    instrumenten: &[Instrument],
+    meetdatum: &Datum,
+    kenmerken: Option<&Klantkenmerken>,
+) -> Option<(usize, Finding)> {
+    let k = kenmerken?;
+    let neither = k.instrument_in_gebruik == Some(false) && k.instrument_ingezet == Some(false);
+    let i = instrumenten.iter().position(|x| x.loopt_op(meetdatum))?;
+    neither.then(|| {
+        (
+            i,
+            Finding::new(
+                Code::SignaalInstrumentenTegenKenmerken,
+                format!(
+                    "Instrument {} runs at Meetdatum {meetdatum}, but InstrumentInGebruik and InstrumentIngezet are both false",
+                    instrumenten[i].soort.as_str()
+                ),
+            ),
         )
     })
 }

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use regex::Regex;
 
 use super::model::{Builtin, SimpleType, WhiteSpace};
-use super::SCHEMA;
+use super::versie::Schemaversie;
 use crate::diagnostics::Code;
 
 /// Applies a white-space facet.
@@ -42,7 +42,12 @@ pub fn normalize(value: &str, ws: WhiteSpace) -> Cow<'_, str> {
 
 /// Checks a normalised value against a simple type. On failure returns the
 /// code and a message naming what was expected.
-pub fn check(value: &str, ty: &SimpleType, index: usize) -> Result<(), (Code, String)> {
+pub fn check(
+    value: &str,
+    ty: &SimpleType,
+    index: usize,
+    versie: Schemaversie,
+) -> Result<(), (Code, String)> {
     let integer = lexical(value, ty.builtin).map_err(|why| {
         (
             Code::XsdDatatype,
@@ -78,7 +83,7 @@ pub fn check(value: &str, ty: &SimpleType, index: usize) -> Result<(), (Code, St
             ));
         }
     }
-    for (step, pattern) in regexes()[index].iter().enumerate() {
+    for (step, pattern) in regexes(versie)[index].iter().enumerate() {
         if !pattern.is_match(value) {
             let _ = step;
             return Err((
@@ -145,11 +150,12 @@ pub fn quoted(value: &str) -> String {
     }
 }
 
-/// Compiled patterns per simple type, built once.
-fn regexes() -> &'static [Vec<Regex>] {
-    static REGEXES: OnceLock<Vec<Vec<Regex>>> = OnceLock::new();
-    REGEXES.get_or_init(|| {
-        SCHEMA
+/// Compiled patterns per simple type of each version, built once.
+fn regexes(versie: Schemaversie) -> &'static [Vec<Regex>] {
+    static REGEXES: [OnceLock<Vec<Vec<Regex>>>; 2] = [OnceLock::new(), OnceLock::new()];
+    REGEXES[versie.index()].get_or_init(|| {
+        versie
+            .compiled()
             .simple_types
             .iter()
             .map(|t| {
@@ -178,6 +184,7 @@ fn lexical(value: &str, builtin: Builtin) -> Result<Option<i128>, &'static str> 
         },
         Builtin::Date => date(value).map(|_| None),
         Builtin::DateTime => date_time(value).map(|_| None),
+        Builtin::Decimal => decimal(value).map(|_| None),
         Builtin::Integer => integer(value).map(Some),
         Builtin::NonNegativeInteger => match integer(value)? {
             n if n < 0 => Err("must not be negative"),
@@ -188,6 +195,18 @@ fn lexical(value: &str, builtin: Builtin) -> Result<Option<i128>, &'static str> 
             n => Ok(Some(n)),
         },
     }
+}
+
+/// `xs:decimal` (Datatypes §3.2.3): an optional sign, digits with at most
+/// one period, at least one digit.
+fn decimal(value: &str) -> Result<(), &'static str> {
+    let digits = value.strip_prefix(['+', '-']).unwrap_or(value);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.len() + fraction.len() == 0 || !all_digits(whole) || !all_digits(fraction) {
+        return Err("expected a decimal number such as 1250 or 1250.50");
+    }
+    Ok(())
 }
 
 fn integer(value: &str) -> Result<i128, &'static str> {
@@ -330,7 +349,19 @@ mod tests {
 
     #[test]
     fn every_compiled_pattern_is_a_valid_regex() {
-        assert_eq!(regexes().len(), SCHEMA.simple_types.len());
+        for v in Schemaversie::ALL {
+            assert_eq!(regexes(v).len(), v.compiled().simple_types.len());
+        }
+    }
+
+    #[test]
+    fn decimals_follow_xsd_1_0() {
+        for ok in ["0", "1250", "1250.50", "+1.", ".5", "-0.0", "007"] {
+            assert!(lexical(ok, Builtin::Decimal).is_ok(), "{ok}");
+        }
+        for bad in ["", ".", "+", "1.2.3", "1e3", "1,50", " 1", "١"] {
+            assert!(lexical(bad, Builtin::Decimal).is_err(), "{bad}");
+        }
     }
 
     #[test]

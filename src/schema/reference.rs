@@ -8,9 +8,10 @@ use std::fmt::Write as _;
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
-/// The published schema, as compiled into this build.
-pub const XSD: &str = include_str!("../../schemas/participatieladder-v1.xsd");
-const FILE: &str = "schemas/participatieladder-v1.xsd";
+/// The latest published schema, as compiled into this build; its elements
+/// of a later version say so in their documentation ("Since 1.1.").
+pub const XSD: &str = include_str!("../../schemas/participatieladder-v1.1.xsd");
+const FILE: &str = "schemas/participatieladder-v1.1.xsd";
 
 /// One XSD element: its local name, attributes, children, and the comment
 /// before it (the schema's header).

@@ -33,11 +33,18 @@ pub(crate) const NONE: u32 = u32::MAX;
 #[derive(Debug, Clone)]
 pub struct ValidDocument<'a> {
     pub(crate) source: &'a [u8],
+    /// The version the document declares, whose tables judged it.
+    pub(crate) versie: super::Schemaversie,
     pub(crate) nodes: Vec<Node>,
     pub(crate) values: String,
 }
 
 impl<'a> ValidDocument<'a> {
+    /// The schema version the document declares and follows.
+    pub fn versie(&self) -> super::Schemaversie {
+        self.versie
+    }
+
     /// The root element.
     pub fn root(&self) -> Element<'_> {
         Element {

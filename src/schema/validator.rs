@@ -13,9 +13,9 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
 use super::datatypes;
-use super::model::{ComplexType, Edge, ElementDecl, Matcher, TypeRef};
+use super::model::{CompiledSchema, ComplexType, Edge, ElementDecl, Matcher, TypeRef};
 use super::tree::{Node, ValidDocument, NONE};
-use super::SCHEMA;
+use super::versie::{self, Schemaversie, NAMESPACE};
 use crate::diagnostics::{Code, Melding, Position};
 use crate::xml::{self, Limits, Namespaces};
 
@@ -46,6 +46,9 @@ struct Frame {
 
 struct Pass<'a> {
     source: &'a [u8],
+    /// The version the root's `versie` names, chosen at the root.
+    versie: Schemaversie,
+    schema: &'static CompiledSchema,
     base: usize,
     nodes: Vec<Node>,
     values: String,
@@ -67,6 +70,8 @@ pub fn validate_with<'a>(
     let (text, base) = xml::check_document(source, limits).map_err(|e| vec![e])?;
     let mut pass = Pass {
         source,
+        versie: Schemaversie::LATEST,
+        schema: Schemaversie::LATEST.compiled(),
         base,
         nodes: Vec::with_capacity(source.len() / 48 + 8),
         values: String::with_capacity(source.len() / 3),
@@ -77,6 +82,7 @@ pub fn validate_with<'a>(
     match pass.run(text, limits) {
         Ok(()) if pass.errors.is_empty() => Ok(ValidDocument {
             source,
+            versie: pass.versie,
             nodes: pass.nodes,
             values: pass.values,
         }),
@@ -339,11 +345,17 @@ impl<'a> Pass<'a> {
             Foreign,
             Skip,
         }
+        if self.stack.is_empty() {
+            // The root's `versie` chooses the tables the document is judged by.
+            self.versie = Schemaversie::declared(root_versie(e).as_deref().map(str::as_bytes));
+            self.schema = self.versie.compiled();
+        }
+        let schema = self.schema;
         let found = match self.stack.last() {
-            None => match SCHEMA.roots.iter().find(|d| matches(d, ns, local)) {
+            None => match schema.roots.iter().find(|d| matches(d, ns, local)) {
                 Some(d) => Found::Decl(d),
                 None => {
-                    let expected: Vec<&str> = SCHEMA.roots.iter().map(|d| d.name).collect();
+                    let expected: Vec<&str> = schema.roots.iter().map(|d| d.name).collect();
                     self.error(
                         Code::XsdRoot,
                         offset,
@@ -352,7 +364,7 @@ impl<'a> Pass<'a> {
                             "root element {} is not a message of this schema; expected one of {} in namespace {}",
                             describe(ns, &name()),
                             expected.join(", "),
-                            SCHEMA.target_namespace
+                            NAMESPACE
                         ),
                     );
                     Found::Skip
@@ -362,7 +374,7 @@ impl<'a> Pass<'a> {
                 match frame.kind {
                     Kind::Skip => Found::Skip,
                     Kind::Simple { ty } => {
-                        let ty = &SCHEMA.simple_types[ty as usize];
+                        let ty = &schema.simple_types[ty as usize];
                         let path = self.path();
                         self.error(
                             Code::XsdElementInSimple,
@@ -414,12 +426,20 @@ impl<'a> Pass<'a> {
                             None => {
                                 let expected = expected_names(ty, state);
                                 let path = self.path();
+                                let later = (ns == Some(NAMESPACE.as_bytes()))
+                                    .then(|| versie::added_in(local))
+                                    .flatten()
+                                    .filter(|&v| v > self.versie)
+                                    .map(|v| {
+                                        format!(" ({} is part of schema {v}: the message must say versie=\"{v}\")", name())
+                                    })
+                                    .unwrap_or_default();
                                 self.error(
                                     Code::XsdUnexpectedElement,
                                     offset,
                                     format!("{path}/{}", name()),
                                     format!(
-                                        "element {} is not allowed here; expected {}",
+                                        "element {} is not allowed here; expected {}{later}",
                                         describe(ns, &name()),
                                         expected
                                     ),
@@ -438,7 +458,7 @@ impl<'a> Pass<'a> {
                 let node = self.push_node(d.name, parent, offset, false);
                 let kind = match d.ty {
                     TypeRef::Complex(i) => Kind::Complex {
-                        ty: &SCHEMA.complex_types[i as usize],
+                        ty: &schema.complex_types[i as usize],
                         state: 0,
                     },
                     TypeRef::Simple(i) => {
@@ -597,6 +617,28 @@ impl<'a> Pass<'a> {
                     _ => {}
                 }
             }
+            let root = self.stack.len() == 1;
+            if root && ns.is_none() && local == b"versie" && Schemaversie::parse(&value).is_none() {
+                // Named as what it is rather than as a pattern mismatch.
+                let known: Vec<&str> = Schemaversie::ALL.iter().map(|v| v.as_str()).collect();
+                let path = self.path();
+                self.error(
+                    Code::XsdVersie,
+                    offset,
+                    format!("{path}/@versie"),
+                    format!(
+                        "versie {} is not a published version of this schema; published: {}",
+                        datatypes::quoted(&value),
+                        known.join(", ")
+                    ),
+                );
+                if let Some(i) =
+                    complex.and_then(|ty| ty.attributes.iter().position(|a| a.name == "versie"))
+                {
+                    seen |= 1 << i;
+                }
+                continue;
+            }
             let decl = complex.and_then(|ty| {
                 ty.attributes.iter().enumerate().find(|(_, a)| {
                     ns.is_none() && a.namespace.is_none() && a.name.as_bytes() == local
@@ -613,9 +655,11 @@ impl<'a> Pass<'a> {
                 continue;
             };
             seen |= 1 << i;
-            let ty = &SCHEMA.simple_types[decl.ty as usize];
+            let ty = &self.schema.simple_types[decl.ty as usize];
             let normalized = datatypes::normalize(&value, ty.whitespace);
-            if let Err((code, message)) = datatypes::check(&normalized, ty, decl.ty as usize) {
+            if let Err((code, message)) =
+                datatypes::check(&normalized, ty, decl.ty as usize, self.versie)
+            {
                 let path = self.path();
                 self.error(code, offset, format!("{path}/@{name}"), message);
             } else if let Some(fixed) = decl.fixed {
@@ -670,27 +714,26 @@ impl<'a> Pass<'a> {
                 datatypes::quoted(qname)
             ))),
             (Some((ns, local)), Kind::Simple { ty }) => {
-                let named = SCHEMA.simple_types.iter().position(|t| {
+                let schema = self.schema;
+                let named = schema.simple_types.iter().position(|t| {
                     t.global
                         && match t.name.strip_prefix("xs:") {
                             Some(builtin) => ns == Some(XS) && builtin.as_bytes() == local,
-                            None => {
-                                ns == Some(SCHEMA.target_namespace) && t.name.as_bytes() == local
-                            }
+                            None => ns == Some(NAMESPACE) && t.name.as_bytes() == local,
                         }
                 });
-                match named.filter(|&s| derives(s as u16, ty)) {
+                match named.filter(|&s| derives(schema, s as u16, ty)) {
                     Some(s) => Ok(Kind::Simple { ty: s as u16 }),
                     None => Err(refuse(format!(
                         "xsi:type {} is not the element's type {} nor a type derived from it",
                         datatypes::quoted(qname),
-                        SCHEMA.simple_types[ty as usize].name
+                        schema.simple_types[ty as usize].name
                     ))),
                 }
             }
             (Some((ns, local)), Kind::Complex { ty, state }) => {
                 // The schema derives no complex types: only the type itself.
-                if ty.global && ns == Some(SCHEMA.target_namespace) && ty.name.as_bytes() == local {
+                if ty.global && ns == Some(NAMESPACE) && ty.name.as_bytes() == local {
                     Ok(Kind::Complex { ty, state })
                 } else {
                     Err(refuse(format!(
@@ -732,10 +775,10 @@ impl<'a> Pass<'a> {
                 }
             }
             Kind::Simple { ty } => {
-                let t = &SCHEMA.simple_types[ty as usize];
+                let t = &self.schema.simple_types[ty as usize];
                 let text = std::mem::take(&mut self.text);
                 let normalized = datatypes::normalize(&text, t.whitespace);
-                match datatypes::check(&normalized, t, ty as usize) {
+                match datatypes::check(&normalized, t, ty as usize, self.versie) {
                     Ok(()) => {
                         let start = self.values.len() as u32;
                         self.values.push_str(&normalized);
@@ -772,10 +815,9 @@ fn find_edge(
         .iter()
         .find(|edge| match &edge.matcher {
             Matcher::Element(d) => matches(d, ns, local),
-            Matcher::Wildcard(w) => w.namespaces.allows(
-                SCHEMA.target_namespace,
-                ns.and_then(|n| std::str::from_utf8(n).ok()),
-            ),
+            Matcher::Wildcard(w) => w
+                .namespaces
+                .allows(NAMESPACE, ns.and_then(|n| std::str::from_utf8(n).ok())),
         })
 }
 
@@ -803,7 +845,7 @@ fn matches(d: &ElementDecl, ns: Option<&[u8]>, local: &[u8]) -> bool {
 
 fn describe(ns: Option<&[u8]>, name: &str) -> String {
     match ns {
-        Some(ns) if ns == SCHEMA.target_namespace.as_bytes() => name.to_string(),
+        Some(ns) if ns == NAMESPACE.as_bytes() => name.to_string(),
         Some(ns) => format!("{name} (namespace {})", String::from_utf8_lossy(ns)),
         None => format!("{name} (no namespace)"),
     }
@@ -846,16 +888,27 @@ fn check_declaration(raw: &str) -> Result<(), (Code, String)> {
 }
 
 /// Whether simple type `s` is `t` or derived from it by restriction.
-fn derives(mut s: u16, t: u16) -> bool {
+fn derives(schema: &CompiledSchema, mut s: u16, t: u16) -> bool {
     loop {
         if s == t {
             return true;
         }
-        match SCHEMA.simple_types[s as usize].base {
+        match schema.simple_types[s as usize].base {
             Some(base) => s = base,
             None => return false,
         }
     }
+}
+
+/// The root's `versie`, unprefixed and normalised; `None` when absent or
+/// unreadable (the attribute pass reports that).
+fn root_versie(e: &BytesStart<'_>) -> Option<String> {
+    e.attributes().with_checks(false).flatten().find_map(|a| {
+        (a.key.as_ref() == b"versie").then(|| {
+            let raw = std::str::from_utf8(&a.value).ok()?;
+            xml::attribute_value(raw).ok().map(|v| v.into_owned())
+        })?
+    })
 }
 
 /// `expand_empty_elements` turns `<a/>` into Start + End.

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Soort, StoreError};
+use crate::schema::Schemaversie;
 use crate::time::Moment;
 
 /// A receiver a back-office registered (*abonnement*).
@@ -19,6 +20,10 @@ pub struct Abonnement {
     /// signed with it; shown only once, at registration.
     pub secret: String,
     pub aangemaakt: Moment,
+    /// The schema version the receiver understands; `None` (also every
+    /// subscription registered before 1.1): the latest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versie: Option<Schemaversie>,
 }
 
 /// Where a subscription's delivery stands.

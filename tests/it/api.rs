@@ -1813,23 +1813,36 @@ async fn schema_endpoints_serve_the_published_xsd() {
         .starts_with("application/json"));
     let json: serde_json::Value = serde_json::from_slice(&list.body).expect("JSON");
     let schemas = json["schemas"].as_array().expect("schemas array");
-    let entry = schemas
-        .iter()
-        .find(|s| s["file"] == "participatieladder-v1.xsd")
-        .expect("participatieladder-v1.xsd listed");
-    assert_eq!(entry["namespace"], "urn:ladderpost:participatieladder:v1");
-    let href = entry["href"].as_str().expect("href");
-    assert_eq!(href, "/api/v1/schema/participatieladder-v1.xsd");
-
-    let xsd = api.get(href).await;
-    assert_eq!(xsd.status, 200);
-    assert!(xsd
-        .header("content-type")
-        .unwrap()
-        .starts_with("application/xml"));
-    let on_disk =
-        std::fs::read(common::root().join("schemas/participatieladder-v1.xsd")).expect("xsd");
-    assert!(xsd.body == on_disk, "the served XSD differs from schemas/");
+    // Every published version, by number and by file name, byte for byte.
+    let published = [
+        ("1.0", "participatieladder-v1.xsd", false),
+        ("1.1", "participatieladder-v1.1.xsd", true),
+    ];
+    assert_eq!(schemas.len(), published.len(), "{json}");
+    for (versie, file, latest) in published {
+        let entry = schemas
+            .iter()
+            .find(|s| s["versie"] == versie)
+            .unwrap_or_else(|| panic!("{versie} listed: {json}"));
+        assert_eq!(entry["file"], file);
+        assert_eq!(entry["latest"], latest);
+        assert_eq!(entry["namespace"], "urn:ladderpost:participatieladder:v1");
+        let href = entry["href"].as_str().expect("href");
+        assert_eq!(href, format!("/api/v1/schema/{versie}"));
+        let on_disk = std::fs::read(common::root().join("schemas").join(file)).expect("xsd");
+        for path in [href.to_string(), format!("/api/v1/schema/{file}")] {
+            let xsd = api.get(&path).await;
+            assert_eq!(xsd.status, 200, "{path}");
+            assert!(xsd
+                .header("content-type")
+                .unwrap()
+                .starts_with("application/xml"));
+            assert!(
+                xsd.body == on_disk,
+                "{path}: the served XSD differs from schemas/"
+            );
+        }
+    }
 
     let problem = problem(
         &api.get("/api/v1/schema/bestaat-niet.xsd").await,

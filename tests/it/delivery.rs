@@ -1303,3 +1303,102 @@ async fn conformance_fails_against_a_receiver_that_accepts_bad_signatures() {
     // It did get all eight requests.
     assert_eq!(broken.attempts().len(), 8);
 }
+
+/// Schema 1.1: a 1.1 message reaches a reader that declared 1.0 (feed
+/// request, push subscription, history) without what 1.1 added, valid
+/// against the 1.0 XSD; every other reader gets it as received.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_1_1_message_reaches_1_0_readers_valid_against_the_1_0_xsd() {
+    const V1_0: &str = "participatieladder-v1.xsd";
+    const V1_1: &str = "participatieladder-v1.1.xsd";
+    let hub = Hub::start(FAST_PUSH);
+    let oud = TestReceiver::start(Mode::Accept).await;
+    let nieuw = TestReceiver::start(Mode::Accept).await;
+    let body = json!({ "url": oud.url("/oud"), "gemeente": "0014", "versie": "1.0" });
+    let reg = hub.post_json(ABONNEMENTEN, &body).await;
+    assert_eq!(reg.status, 201, "{}", reg.text());
+    let reg = reg.json();
+    assert_eq!(reg["versie"], "1.0");
+    oud.set_secret(reg["secret"].as_str().unwrap());
+    let reg_nieuw = hub.register(&nieuw.url("/nieuw"), "0014", &[]).await;
+    assert!(reg_nieuw.get("versie").is_none(), "{reg_nieuw}");
+    nieuw.set_secret(reg_nieuw["secret"].as_str().unwrap());
+    let bad = json!({ "url": oud.url("/x"), "gemeente": "0014", "versie": "2.0" });
+    let refused = hub.post_json(ABONNEMENTEN, &bad).await;
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    assert!(refused.text().contains("versie"), "{}", refused.text());
+
+    let path = common::root().join("fixtures/valid/meting-0014-trede5-instrumenten.xml");
+    let xml = std::fs::read_to_string(path).expect("fixture");
+    let ack = hub
+        .request(
+            hub.client
+                .post(hub.url(BERICHTEN))
+                .header("content-type", "application/xml")
+                .body(xml.clone()),
+        )
+        .await;
+    assert_eq!(ack.status, 201, "{}", ack.text());
+    let oud_bericht = hub.send(&meting("v10-m1", "0014", 3)).await;
+
+    // Feed: the 1.0 reader's page is valid against 1.0 and has no 1.1
+    // element; the default page is the latest, with the message as sent.
+    let page_1_0 = hub.get("/api/v1/feed?gemeente=0014&versie=1.0").await;
+    assert_eq!(page_1_0.status, 200, "{}", page_1_0.text());
+    common::xmllint(&page_1_0.body, V1_0).unwrap_or_else(|e| panic!("{e}\n{}", page_1_0.text()));
+    assert!(!page_1_0.text().contains("Instrumenten"));
+    assert!(!page_1_0.text().contains("versie=\"1.1\""));
+    let latest = hub.get("/api/v1/feed?gemeente=0014").await;
+    common::xmllint(&latest.body, V1_1).unwrap_or_else(|e| panic!("{e}\n{}", latest.text()));
+    assert!(
+        common::xmllint(&latest.body, V1_0).is_err(),
+        "the 1.1 page is not 1.0"
+    );
+    let p = page(&latest.body);
+    assert_eq!(p.items.len(), 2);
+    assert_eq!(p.items[0].raw, root_element(&xml), "as received");
+    assert_eq!(p.items[1].raw, root_element(&oud_bericht.xml));
+    // A page of 1.0 messages only says 1.0, for readers that never declared.
+    let only_old = hub
+        .get(&format!(
+            "/api/v1/feed?gemeente=0014&na={}",
+            p.items[0].volgnummer
+        ))
+        .await;
+    common::xmllint(&only_old.body, V1_0).unwrap_or_else(|e| panic!("{e}\n{}", only_old.text()));
+    let wrong = hub.get("/api/v1/feed?gemeente=0014&versie=1").await;
+    assert_eq!(wrong.status, 400, "{}", wrong.text());
+
+    // History, the same way.
+    let history = hub
+        .get("/api/v1/clienten/184736298/metingen?versie=1.0")
+        .await;
+    assert_eq!(history.status, 200, "{}", history.text());
+    common::xmllint(&history.body, V1_0).unwrap_or_else(|e| panic!("{e}\n{}", history.text()));
+    assert!(!history.text().contains("Instrumenten"));
+    let history = hub.get("/api/v1/clienten/184736298/metingen").await;
+    common::xmllint(&history.body, V1_1).unwrap_or_else(|e| panic!("{e}\n{}", history.text()));
+    assert!(history.text().contains("<Instrumenten>"));
+
+    // Push: signed and delivered in order to both; bodies as their readers need.
+    eventually("both delivered to the 1.0 receiver", || {
+        oud.accepted().len() >= 2
+    })
+    .await;
+    eventually("both delivered to the latest receiver", || {
+        nieuw.accepted().len() >= 2
+    })
+    .await;
+    assert!(oud.bad_signatures().is_empty() && nieuw.bad_signatures().is_empty());
+    let oud_push = oud.accepted();
+    common::xmllint(&oud_push[0].body, V1_0)
+        .unwrap_or_else(|e| panic!("{e}\n{}", String::from_utf8_lossy(&oud_push[0].body)));
+    let sent = String::from_utf8(oud_push[0].body.clone()).unwrap();
+    assert!(!sent.contains("Instrumenten") && sent.contains("versie=\"1.0\""));
+    assert_eq!(
+        oud_push[1].body,
+        oud_bericht.xml.as_bytes(),
+        "a 1.0 message as received"
+    );
+    assert_eq!(nieuw.accepted()[0].body, xml.as_bytes(), "as received");
+}

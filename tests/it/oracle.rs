@@ -384,7 +384,8 @@ fn spawn_validator(docs: Vec<Vec<u8>>) -> mpsc::Receiver<(usize, Outcome)> {
 fn ladderpost_agrees_with_the_oracles_on_mutants() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let script = root.join("tests/oracle/mutants.py");
-    let schema = root.join("schemas/participatieladder-v1.xsd");
+    let schema = root.join("schemas/participatieladder-v1.1.xsd");
+    let schema_1_0 = root.join("schemas/participatieladder-v1.xsd");
     let seeds = root.join("fixtures/valid");
 
     require_tool(
@@ -415,6 +416,8 @@ fn ladderpost_agrees_with_the_oracles_on_mutants() {
         .arg(&count)
         .arg("--schema")
         .arg(&schema)
+        .arg("--version")
+        .arg(format!("1.0={}", schema_1_0.display()))
         .arg("--seed-dir")
         .arg(&seeds)
         .arg("--out")

@@ -1128,6 +1128,7 @@ fn abonnement(id: &str, gemeente: &str) -> Abonnement {
         soorten: vec![Soort::Meting, Soort::Intrekking],
         secret: format!("whsec_{id}"),
         aangemaakt: Moment(1_780_000_000_000_000),
+        versie: Some(ladderpost::schema::Schemaversie::V1_0),
     }
 }
 

@@ -2,8 +2,12 @@
 """Mutant generator and oracle runner for ladderpost's schema validator.
 
 Usage:
-    python3 tests/oracle/mutants.py --schema schemas/participatieladder-v1.xsd \
+    python3 tests/oracle/mutants.py --schema schemas/participatieladder-v1.1.xsd \
+        --version 1.0=schemas/participatieladder-v1.xsd \
         --seed-dir fixtures/valid --out OUTDIR [--count 1200] [--seed 1] [--quiet]
+
+Each document is judged by the XSD of the version its root's ``versie`` names
+(``--version``), the latest (``--schema``) when it names no other.
 
 Reads every ``*.xml`` under the seed dir (recursively, sorted), writes the
 seeds themselves plus at least ``--count`` deterministic, deduplicated,
@@ -30,6 +34,7 @@ Requires lxml (pip install lxml).
 
 import argparse
 import copy
+import html
 import json
 import random
 import re
@@ -1514,6 +1519,23 @@ LINE_RE = re.compile(r"^(m\d{5}\.xml) (validates|fails to validate)$")
 WF_ERROR_RE = re.compile(r"^(m\d{5}\.xml):\d+: (?:parser|namespace) error : ")
 
 
+ROOT_TAG_RE = re.compile(rb"<([A-Za-z_][^\s/>]*)([^>]*)>")
+VERSIE_RE = re.compile(rb"""(?:^|\s)versie\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
+def declared_version(data):
+    """The root's versie as written (character references resolved), or None."""
+    body = re.sub(rb"<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>", b"", data, flags=re.S)
+    m = ROOT_TAG_RE.search(body)
+    if not m:
+        return None
+    v = VERSIE_RE.search(m.group(2))
+    if not v:
+        return None
+    raw = (v.group(1) if v.group(1) is not None else v.group(2)).decode("utf-8", "replace")
+    return html.unescape(raw)
+
+
 def start_xmllint(schema, outdir, files):
     cmd = ["xmllint", "--noout", "--nonet", "--schema", str(schema)] + files
     return subprocess.Popen(cmd, cwd=str(outdir), stdout=subprocess.DEVNULL,
@@ -1543,7 +1565,11 @@ def xmlschema_valid(xs_mod, schema, data):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--schema", required=True)
+    ap.add_argument("--schema", required=True,
+                    help="the latest XSD: the mutations' structure, and the judge of a "
+                         "document whose versie names no other")
+    ap.add_argument("--version", action="append", default=[], metavar="VERSIE=XSD",
+                    help="the XSD judging documents whose root says versie=VERSIE")
     ap.add_argument("--seed-dir", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--count", type=int, default=1200)
@@ -1642,13 +1668,23 @@ def main(argv=None):
         (outdir / name).write_bytes(data)
         files.append(name)
 
+    # Each mutant is judged by the XSD of the version its root declares, as
+    # ladderpost does (a versie naming no version: the latest, --schema).
+    by_version = {v: Path(p).resolve() for v, p in (x.split("=", 1) for x in args.version)}
+    schema_of = [by_version.get(declared_version(data), schema_path) for _, _, data in entries]
     # xmllint runs in the background while xmlschema works in-process.
-    procs_files = files
-    half = (len(procs_files) + 1) // 2
-    lint_procs = [(b, start_xmllint(schema_path, outdir, b))
-                  for b in (procs_files[:half], procs_files[half:]) if b]
-    xs_mod, xs_schema = load_xmlschema(schema_path)
-    xs_verdicts = [xmlschema_valid(xs_mod, xs_schema, data) for _, _, data in entries]
+    lint_procs = []
+    for sp in sorted(set(schema_of)):
+        group = [f for f, s_ in zip(files, schema_of) if s_ == sp]
+        half = (len(group) + 1) // 2
+        lint_procs += [(b, start_xmllint(sp, outdir, b)) for b in (group[:half], group[half:]) if b]
+    xs_schemas = {}
+    xs_verdicts = []
+    for (_, _, data), sp in zip(entries, schema_of):
+        if sp not in xs_schemas:
+            xs_schemas[sp] = load_xmlschema(sp)
+        xs_mod, xs_schema = xs_schemas[sp]
+        xs_verdicts.append(xmlschema_valid(xs_mod, xs_schema, data))
     lint = {}
     for b, proc in lint_procs:
         _, err = proc.communicate()

@@ -327,6 +327,9 @@ impl Compiler {
             "token" => ("Token", false, Ws::Collapse, None),
             "boolean" => ("Boolean", false, Ws::Collapse, None),
             "date" => ("Date", false, Ws::Collapse, None),
+            // Range facets need integer values, so a decimal takes only the
+            // lexical facets (pattern, enumeration).
+            "decimal" => ("Decimal", false, Ws::Collapse, None),
             "dateTime" => ("DateTime", false, Ws::Collapse, None),
             "integer" => ("Integer", true, Ws::Collapse, None),
             "nonNegativeInteger" => ("NonNegativeInteger", true, Ws::Collapse, Some(0)),
@@ -1114,9 +1117,20 @@ mod tests {
         refused(
             &root(&format!(
                 "<xs:sequence>{}</xs:sequence>",
-                element("D", "xs:decimal", "")
+                element("D", "xs:double", "")
             )),
-            "xs:decimal",
+            "xs:double",
+        );
+        // A decimal takes lexical facets only.
+        refused(
+            &format!(
+                r#"<xs:simpleType name="X">{DOC}<xs:restriction base="xs:decimal"><xs:minInclusive value="0"/></xs:restriction></xs:simpleType>{}"#,
+                root(&format!(
+                    "<xs:sequence>{}</xs:sequence>",
+                    element("X", "t:X", "")
+                ))
+            ),
+            "range facets on a non-integer type",
         );
         refused(
             &format!(

@@ -28,6 +28,25 @@ pub fn manifest(path: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// Whether `xmllint` (an oracle, not ladderpost) finds `document` valid
+/// against the published XSD `schemas/{xsd}`; its complaint otherwise.
+pub fn xmllint(document: &[u8], xsd: &str) -> Result<(), String> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("document.xml");
+    std::fs::write(&file, document).expect("write document");
+    let out = std::process::Command::new("xmllint")
+        .args(["--noout", "--nonet", "--schema"])
+        .arg(root().join("schemas").join(xsd))
+        .arg(&file)
+        .output()
+        .expect("xmllint (libxml2-utils) must be installed: .ci/run installs it");
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
 pub mod messages;
 pub mod postgres;
 pub mod receiver;
