@@ -217,3 +217,107 @@ async fn growth_potential_nul_where_it_does_not_apply_is_accepted_plus_is_not() 
         "regel.groeipotentieel-niet-van-toepassing",
     );
 }
+
+/// Schema 1.1's instruments through the API: the list is checked against
+/// items 22 and 23 only where both are recorded, a period that ends before
+/// it begins is refused at its `Einddatum`, and a 1.0 message may not use
+/// them.
+#[tokio::test]
+async fn instruments_of_1_1_are_checked_as_recorded() {
+    let api = Api::start();
+    let fixture = std::fs::read_to_string(
+        common::root().join("fixtures/valid/meting-0014-trede5-instrumenten.xml"),
+    )
+    .unwrap();
+    let with = |id: &str, pairs: &[(&str, &str)]| -> Vec<u8> {
+        let mut xml = fixture.replace("GRN-2024-000877", id);
+        for (old, new) in pairs {
+            assert_eq!(xml.matches(old).count(), 1, "{old}");
+            xml = xml.replace(old, new);
+        }
+        xml.into_bytes()
+    };
+    let codes = |reply: &Reply| -> Vec<String> {
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        let tree = reply.tree("Validatieresultaat");
+        let codes = tree
+            .root()
+            .children_named("Waarschuwing")
+            .map(|w| melding(w).code)
+            .collect();
+        codes
+    };
+    let tegen = "signaal.instrumenten-tegen-kenmerken";
+    let gebruik = "<InstrumentInGebruik>true</InstrumentInGebruik>";
+    let ingezet = "<InstrumentIngezet>false</InstrumentIngezet>";
+    // Items 22 and 23 both no, an instrument running: the warning, at it.
+    let both_no = with(
+        "I-1",
+        &[(gebruik, "<InstrumentInGebruik>false</InstrumentInGebruik>")],
+    );
+    let reply = api.post(VALIDEER, both_no).await;
+    let got = codes(&reply);
+    assert!(got.contains(&tegen.to_string()), "{got:?}");
+    let tree = reply.tree("Validatieresultaat");
+    let w = tree
+        .root()
+        .children_named("Waarschuwing")
+        .map(melding)
+        .find(|w| w.code == tegen)
+        .unwrap();
+    assert_eq!(w.pad.as_deref(), Some("/Meting/Instrumenten/Instrument"));
+    // Item 22 absent: silent (absent is not "no").
+    let absent = with(
+        "I-2",
+        &[
+            (gebruik, ""),
+            (ingezet, "<InstrumentIngezet>false</InstrumentIngezet>"),
+        ],
+    );
+    assert!(!codes(&api.post(VALIDEER, absent).await).contains(&tegen.to_string()));
+    // Every instrument ended before the measurement: nothing runs, silent.
+    let ended = with(
+        "I-3",
+        &[
+            (gebruik, "<InstrumentInGebruik>false</InstrumentInGebruik>"),
+            (
+                "<Einddatum>2025-02-28</Einddatum>",
+                "<Einddatum>2024-08-30</Einddatum>",
+            ),
+        ],
+    );
+    assert!(!codes(&api.post(VALIDEER, ended).await).contains(&tegen.to_string()));
+
+    // A period that ends before it begins: 422 at the Einddatum, nothing stored.
+    let backwards = with(
+        "I-4",
+        &[(
+            "<Einddatum>2025-02-28</Einddatum>",
+            "<Einddatum>2024-02-28</Einddatum>",
+        )],
+    );
+    let reply = api.post(BERICHTEN, backwards).await;
+    let (_, fouten) = fout(&reply, 422, "regel.instrument-periode");
+    assert_eq!(
+        fouten[0].pad.as_deref(),
+        Some("/Meting/Instrumenten/Instrument/Einddatum")
+    );
+    // Instrumenten in a message that says 1.0: the 1.0 XSD judges it.
+    let old = with("I-5", &[(r#"versie="1.1""#, r#"versie="1.0""#)]);
+    let reply = api.post(BERICHTEN, old).await;
+    let (_, fouten) = fout(&reply, 400, "xsd.unexpected-element");
+    assert!(
+        fouten[0].omschrijving.contains("schema 1.1"),
+        "{:?}",
+        fouten[0]
+    );
+    let unknown = with("I-6", &[(r#"versie="1.1""#, r#"versie="1.2""#)]);
+    fout(&api.post(BERICHTEN, unknown).await, 400, "xsd.versie");
+
+    // The fixture itself is accepted without a warning, in 1.1.
+    assert_eq!(
+        api.accept_fixture("valid", "meting-0014-trede5-instrumenten.xml")
+            .await,
+        Vec::<Melding>::new()
+    );
+}
