@@ -139,6 +139,16 @@ impl Hub {
         .await
     }
 
+    async fn post_xml(&self, xml: &str) -> Reply {
+        self.request(
+            self.client
+                .post(self.url(BERICHTEN))
+                .header("content-type", "application/xml")
+                .body(xml.to_string()),
+        )
+        .await
+    }
+
     async fn post_empty(&self, path: &str) -> Reply {
         self.request(self.client.post(self.url(path))).await
     }
@@ -150,14 +160,7 @@ impl Hub {
     /// Sends a message; requires 201 and returns it with its Volgnummer.
     async fn send(&self, b: &Bericht) -> Posted {
         let xml = b.xml();
-        let reply = self
-            .request(
-                self.client
-                    .post(self.url(BERICHTEN))
-                    .header("content-type", "application/xml")
-                    .body(xml.clone()),
-            )
-            .await;
+        let reply = self.post_xml(&xml).await;
         assert_eq!(reply.status, 201, "{}", reply.text());
         Posted {
             id: b.id.clone(),
@@ -1330,14 +1333,7 @@ async fn a_1_1_message_reaches_1_0_readers_valid_against_the_1_0_xsd() {
 
     let path = common::root().join("fixtures/valid/meting-0014-trede5-instrumenten.xml");
     let xml = std::fs::read_to_string(path).expect("fixture");
-    let ack = hub
-        .request(
-            hub.client
-                .post(hub.url(BERICHTEN))
-                .header("content-type", "application/xml")
-                .body(xml.clone()),
-        )
-        .await;
+    let ack = hub.post_xml(&xml).await;
     assert_eq!(ack.status, 201, "{}", ack.text());
     let oud_bericht = hub.send(&meting("v10-m1", "0014", 3)).await;
 
