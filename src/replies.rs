@@ -13,8 +13,9 @@ use xsd_parser_types::quick_xml::{SerializeSync, Writer};
 
 use crate::diagnostics::Melding;
 use crate::history::Versie;
+use crate::schema::lezer::{self, Lezer};
 use crate::schema::typed;
-use crate::schema::versie::{self, Schemaversie};
+use crate::schema::Schemaversie;
 use crate::store::{Receipt, Soort, Waarschuwing};
 use crate::time::Moment;
 
@@ -115,18 +116,18 @@ pub fn validatieresultaat(bericht_id: &str, soort: Soort, warnings: &[Melding]) 
 /// `Meetgeschiedenis`, each version with its stored message embedded as
 /// received (its root element; the prolog is left out).
 ///
-/// A reader of an earlier schema version (`lezer`) gets each message as
-/// [`versie::for_reader`] gives it; the wrapper says the highest version
+/// Each message as `lezer` receives it ([`lezer::voor_lezer`]: its schema
+/// version, the parts it leaves out); the wrapper says the highest version
 /// among them, so it is valid against that version's XSD.
 pub fn meetgeschiedenis(
     bsn: &str,
     peilmoment: Option<Moment>,
     versies: &[Versie<'_>],
-    lezer: Schemaversie,
+    lezer: &Lezer,
 ) -> Vec<u8> {
     let roots: Vec<Cow<'_, str>> = versies
         .iter()
-        .map(|v| versie::for_reader(stored_root(v.stored), lezer))
+        .map(|v| lezer::voor_lezer(stored_root(v.stored), lezer))
         .collect();
     let mut out = String::with_capacity(
         256 + versies
@@ -189,23 +190,22 @@ fn root_element(raw: &[u8]) -> &str {
 fn highest(roots: &[Cow<'_, str>]) -> Schemaversie {
     roots
         .iter()
-        .map(|r| versie::declared(r))
+        .map(|r| lezer::declared(r))
         .max()
         .unwrap_or(Schemaversie::V1_0)
 }
 
-/// `Berichtenfeed`: the page's messages embedded as received, or as a
-/// reader of an earlier version (`lezer`) gets them, as in
-/// [`meetgeschiedenis`].
+/// `Berichtenfeed`: the page's messages embedded as `lezer` receives them,
+/// as in [`meetgeschiedenis`].
 pub fn berichtenfeed(
     gemeente: &str,
     cursor: u64,
     items: &[crate::store::Stored],
-    lezer: Schemaversie,
+    lezer: &Lezer,
 ) -> Vec<u8> {
     let roots: Vec<Cow<'_, str>> = items
         .iter()
-        .map(|s| versie::for_reader(stored_root(s), lezer))
+        .map(|s| lezer::voor_lezer(stored_root(s), lezer))
         .collect();
     let mut out =
         String::with_capacity(256 + items.iter().map(|s| s.raw.len() + 200).sum::<usize>());

@@ -14,7 +14,7 @@ use crate::delivery::address;
 use crate::delivery::signature::Secret;
 use crate::diagnostics::Code;
 use crate::domain::Gemeentecode;
-use crate::schema::Schemaversie;
+use crate::schema::{Onderdeel, Schemaversie};
 use crate::store::delivery::{Abonnement, Afleverstand, DodeBrief};
 use crate::store::Soort;
 use crate::time::Moment;
@@ -28,10 +28,13 @@ pub struct Registration {
     soorten: Vec<String>,
     /// The schema version the receiver understands; the latest when absent.
     versie: Option<String>,
+    /// Optional parts the receiver does not want.
+    #[serde(default)]
+    weglaten: Vec<String>,
 }
 
 impl Shape for Registration {
-    const SHAPE: &'static str = r#"{"url", "gemeente", "soorten", "versie"}"#;
+    const SHAPE: &'static str = r#"{"url", "gemeente", "soorten", "versie", "weglaten"}"#;
 }
 
 /// A subscription as shown; the secret only in the registration answer.
@@ -44,6 +47,8 @@ struct View {
     /// Absent: the latest version, whichever that is.
     #[serde(skip_serializing_if = "Option::is_none")]
     versie: Option<Schemaversie>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    weglaten: Vec<Onderdeel>,
     aangemaakt: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     secret: Option<String>,
@@ -57,6 +62,7 @@ impl View {
             gemeente: a.gemeente.clone(),
             soorten: a.soorten.iter().map(|s| s.as_str()).collect(),
             versie: a.versie,
+            weglaten: a.weglaten.clone(),
             aangemaakt: a.aangemaakt.to_string(),
             secret: with_secret.then(|| a.secret.clone()),
         }
@@ -137,6 +143,7 @@ pub async fn registreer(
         .as_deref()
         .map(|v| super::lezer_versie(Some(v)))
         .transpose()?;
+    let weglaten = super::onderdelen(reg.weglaten.iter().map(String::as_str))?;
     let secret =
         Secret::generate().map_err(|e| ApiError::unavailable(format!("no randomness: {e}")))?;
     let abonnement = Abonnement {
@@ -147,6 +154,7 @@ pub async fn registreer(
         secret: secret.encode(),
         aangemaakt: Moment::now(),
         versie,
+        weglaten,
     };
     let delivery = state.delivery.clone();
     let stored = abonnement.clone();

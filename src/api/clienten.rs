@@ -19,12 +19,13 @@ pub struct Params {
     #[serde(rename = "inclusiefVervallen")]
     inclusief_vervallen: Option<String>,
     versie: Option<String>,
+    weglaten: Option<String>,
 }
 
 /// The current measurements in date order; `peilmoment` gives the history
 /// as known at that moment, `inclusiefVervallen=true` adds superseded and
 /// withdrawn versions, `versie` the schema version the reader understands
-/// (default the latest).
+/// (default the latest), `weglaten` the optional parts it leaves out.
 pub async fn metingen(
     State(state): State<AppState>,
     Caller(principal): Caller,
@@ -51,7 +52,7 @@ pub async fn metingen(
             ))
         }
     };
-    let lezer = super::lezer_versie(params.versie.as_deref())?;
+    let lezer = super::lezer(params.versie.as_deref(), params.weglaten.as_deref())?;
     let store = state.store.clone();
     let key = bsn.as_str().to_string();
     let client = blocking(move || store.client(&key)).await?;
@@ -65,6 +66,6 @@ pub async fn metingen(
         sink.bericht(&s.record.bericht_id);
     }
     let versies = history::metingen(&client, peilmoment, inclusief);
-    let body = replies::meetgeschiedenis(bsn.as_str(), peilmoment, &versies, lezer);
+    let body = replies::meetgeschiedenis(bsn.as_str(), peilmoment, &versies, &lezer);
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, XML)], body).into_response())
 }

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::guard::{not_your_gemeente, AuditSink};
-use super::{blocking, lezer_versie, ApiError, AppState};
+use super::{blocking, lezer, ApiError, AppState};
 use crate::domain::Gemeentecode;
 use crate::replies::{self, XML};
 
@@ -25,6 +25,7 @@ pub struct Params {
     limit: Option<String>,
     wacht: Option<String>,
     versie: Option<String>,
+    weglaten: Option<String>,
 }
 
 fn number<T: std::str::FromStr>(
@@ -43,7 +44,8 @@ fn number<T: std::str::FromStr>(
 /// `gemeente` (required), `na` (cursor: the last Volgnummer seen, default
 /// 0), `limit` (1-1000, default 100), `wacht` (seconds to wait for new
 /// messages when there are none, 0-60, default 0), `versie` (the schema
-/// version the reader understands, default the latest).
+/// version the reader understands, default the latest), `weglaten` (the
+/// optional parts it leaves out, comma-separated).
 pub async fn feed(
     State(state): State<AppState>,
     Caller(principal): Caller,
@@ -67,7 +69,7 @@ pub async fn feed(
             "limit must be 1 to {MAX_LIMIT}"
         )));
     }
-    let lezer = lezer_versie(p.versie.as_deref())?;
+    let lezer = lezer(p.versie.as_deref(), p.weglaten.as_deref())?;
     let wacht: u64 = number(p.wacht.as_deref(), "wacht", 0)?;
     if wacht > MAX_WACHT {
         return Err(ApiError::parameter(format!(
@@ -104,6 +106,6 @@ pub async fn feed(
         sink.bsn(&s.record.bsn);
     }
     let cursor = items.last().map_or(na, |s| s.record.volgnummer);
-    let body = replies::berichtenfeed(gemeente.as_str(), cursor, &items, lezer);
+    let body = replies::berichtenfeed(gemeente.as_str(), cursor, &items, &lezer);
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, XML)], body).into_response())
 }

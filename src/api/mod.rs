@@ -441,9 +441,41 @@ async fn wrong_method() -> ApiError {
 }
 
 /// Runs a synchronous store read off the async workers.
-/// A reader's `versie` parameter: the schema version it understands, by
-/// default the latest; messages of a later one reach it as
-/// [`crate::schema::versie::for_reader`] makes them.
+/// A reader's `versie` and `weglaten` parameters: the schema version it
+/// understands (the latest when absent) and the optional parts it leaves
+/// out, comma-separated; messages reach it as
+/// [`crate::schema::lezer::voor_lezer`] makes them.
+fn lezer(versie: Option<&str>, weglaten: Option<&str>) -> Result<crate::schema::Lezer, ApiError> {
+    let versie = versie.map(|v| lezer_versie(Some(v))).transpose()?;
+    let weglaten = match weglaten {
+        None => Vec::new(),
+        Some(list) => onderdelen(list.split(',').map(str::trim).filter(|s| !s.is_empty()))?,
+    };
+    Ok(crate::schema::Lezer { versie, weglaten })
+}
+
+/// Part names as the API takes them, without repeats.
+fn onderdelen<'a>(
+    names: impl Iterator<Item = &'a str>,
+) -> Result<Vec<crate::schema::Onderdeel>, ApiError> {
+    use crate::schema::Onderdeel;
+    let mut parts = Vec::new();
+    for name in names {
+        let part = Onderdeel::parse(name).ok_or_else(|| {
+            let known: Vec<&str> = Onderdeel::ALL.iter().map(|o| o.as_str()).collect();
+            ApiError::parameter(format!(
+                "weglaten: {name:?} is not a part that can be left out; one of {}",
+                known.join(", ")
+            ))
+        })?;
+        if !parts.contains(&part) {
+            parts.push(part);
+        }
+    }
+    Ok(parts)
+}
+
+/// A schema version as a parameter; the latest when absent.
 fn lezer_versie(value: Option<&str>) -> Result<crate::schema::Schemaversie, ApiError> {
     use crate::schema::Schemaversie;
     match value {

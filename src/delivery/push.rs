@@ -28,7 +28,7 @@ use tokio::task::JoinHandle;
 
 use super::address::{self, Refused};
 use super::signature::Secret;
-use crate::schema::versie;
+use crate::schema::{lezer, Lezer};
 use crate::store::delivery::{Abonnement, Afleverstand, DeliveryStore, DodeBrief, Fout};
 use crate::store::{Store, StoreError, Stored};
 use crate::time::Moment;
@@ -606,8 +606,9 @@ impl Run {
         half + Duration::from_nanos(r % (u64::try_from(half.as_nanos()).unwrap_or(u64::MAX).max(1)))
     }
 
-    /// One signed POST of the message exactly as received, or as a receiver
-    /// of an earlier schema version gets it ([`versie::for_reader`]).
+    /// One signed POST of the message exactly as received, or as the
+    /// subscription's reader takes it ([`lezer::voor_lezer`]: an earlier
+    /// schema version, parts left out).
     async fn deliver(&self, stored: &Stored) -> Result<(), String> {
         let secret = self
             .secret
@@ -626,9 +627,13 @@ impl Run {
             }
         }
         let r = &stored.record;
-        let body: Vec<u8> = match (self.abonnement.versie, std::str::from_utf8(&stored.raw)) {
-            (Some(lezer), Ok(raw)) => versie::for_reader(raw, lezer).into_owned().into_bytes(),
-            _ => stored.raw.clone(),
+        let lezer = Lezer {
+            versie: self.abonnement.versie,
+            weglaten: self.abonnement.weglaten.clone(),
+        };
+        let body: Vec<u8> = match std::str::from_utf8(&stored.raw) {
+            Ok(raw) => lezer::voor_lezer(raw, &lezer).into_owned().into_bytes(),
+            Err(_) => stored.raw.clone(),
         };
         let timestamp = Moment::now().0 / 1_000_000;
         let signature = secret.sign(&r.bericht_id, timestamp, &body);

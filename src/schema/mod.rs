@@ -7,6 +7,7 @@
 
 mod compiled;
 mod datatypes;
+pub mod lezer;
 pub mod model;
 pub mod reference;
 mod tree;
@@ -14,6 +15,7 @@ pub mod typed;
 mod validator;
 pub mod versie;
 
+pub use lezer::{Lezer, Onderdeel};
 pub use tree::{Children, Element, ValidDocument};
 pub use validator::{validate, validate_with};
 pub use versie::Schemaversie;

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Soort, StoreError};
-use crate::schema::Schemaversie;
+use crate::schema::{Onderdeel, Schemaversie};
 use crate::time::Moment;
 
 /// A receiver a back-office registered (*abonnement*).
@@ -24,6 +24,9 @@ pub struct Abonnement {
     /// subscription registered before 1.1): the latest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub versie: Option<Schemaversie>,
+    /// The optional parts the receiver does not want (data minimisation).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub weglaten: Vec<Onderdeel>,
 }
 
 /// Where a subscription's delivery stands.

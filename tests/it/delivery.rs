@@ -1398,3 +1398,75 @@ async fn a_1_1_message_reaches_1_0_readers_valid_against_the_1_0_xsd() {
     );
     assert_eq!(nieuw.accepted()[0].body, xml.as_bytes(), "as received");
 }
+
+/// Data minimisation: a reader that declared the optional parts it does
+/// not need (per feed or history request, per subscription) gets messages
+/// without them, still valid against the schema.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_gets_messages_without_the_parts_it_left_out() {
+    let hub = Hub::start(FAST_PUSH);
+    let receiver = TestReceiver::start(Mode::Accept).await;
+    let body = json!({
+        "url": receiver.url("/minimaal"),
+        "gemeente": "0363",
+        "weglaten": ["Adres", "Toelichting", "Adres"],
+    });
+    let reg = hub.post_json(ABONNEMENTEN, &body).await;
+    assert_eq!(reg.status, 201, "{}", reg.text());
+    let reg = reg.json();
+    assert_eq!(reg["weglaten"], json!(["Adres", "Toelichting"]));
+    receiver.set_secret(reg["secret"].as_str().unwrap());
+    let bad = json!({ "url": receiver.url("/x"), "gemeente": "0363", "weglaten": ["Bsn"] });
+    let refused = hub.post_json(ABONNEMENTEN, &bad).await;
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    assert!(
+        refused.text().contains("Adres"),
+        "names what can be left out: {}",
+        refused.text()
+    );
+
+    let path = common::root().join("fixtures/valid/meting-0363-trede3-groei.xml");
+    let xml = std::fs::read_to_string(path).expect("fixture");
+    let ack = hub.post_xml(&xml).await;
+    assert_eq!(ack.status, 201, "{}", ack.text());
+    let address = ["Van Woustraat", "1073 LS"];
+    let text = "schuldhulpverlening";
+    assert!(address.iter().all(|a| xml.contains(a)) && xml.contains(text));
+
+    let minimal = hub
+        .get("/api/v1/feed?gemeente=0363&weglaten=Adres,Toelichting,Klantkenmerken")
+        .await;
+    assert_eq!(minimal.status, 200, "{}", minimal.text());
+    common::xmllint(&minimal.body, "participatieladder-v1.xsd")
+        .unwrap_or_else(|e| panic!("{e}\n{}", minimal.text()));
+    let page = minimal.text();
+    assert!(
+        address.iter().all(|a| !page.contains(a)) && !page.contains(text),
+        "{page}"
+    );
+    assert!(!page.contains("<Klantkenmerken>") && page.contains("<Subgroepen>"));
+    let full = hub.get("/api/v1/feed?gemeente=0363").await;
+    assert!(full.text().contains(text), "without weglaten: everything");
+    let history = hub
+        .get("/api/v1/clienten/233426784/metingen?weglaten=Adres")
+        .await;
+    assert_eq!(history.status, 200, "{}", history.text());
+    assert!(!history.text().contains("1073 LS") && history.text().contains(text));
+    let wrong = hub.get("/api/v1/feed?gemeente=0363&weglaten=Client").await;
+    assert_eq!(wrong.status, 400, "{}", wrong.text());
+
+    eventually("delivered", || !receiver.accepted().is_empty()).await;
+    assert!(
+        receiver.bad_signatures().is_empty(),
+        "signed over the body as sent"
+    );
+    let pushed = receiver.accepted()[0].body.clone();
+    common::xmllint(&pushed, "participatieladder-v1.xsd")
+        .unwrap_or_else(|e| panic!("{e}\n{}", String::from_utf8_lossy(&pushed)));
+    let pushed = String::from_utf8(pushed).unwrap();
+    assert!(address.iter().all(|a| !pushed.contains(a)) && !pushed.contains(text));
+    assert!(
+        pushed.contains("<Klantkenmerken>"),
+        "only what the subscription left out"
+    );
+}

@@ -1129,6 +1129,7 @@ fn abonnement(id: &str, gemeente: &str) -> Abonnement {
         secret: format!("whsec_{id}"),
         aangemaakt: Moment(1_780_000_000_000_000),
         versie: Some(ladderpost::schema::Schemaversie::V1_0),
+        weglaten: vec![ladderpost::schema::Onderdeel::Adres],
     }
 }
 
