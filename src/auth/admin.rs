@@ -15,6 +15,17 @@ pub enum Admin {
     /// API credentials (tokens).
     #[command(subcommand)]
     Sleutel(SleutelCommand),
+    /// Everything held about one person (AVG art. 15): their messages,
+    /// their history and every processing the audit log records, as one
+    /// JSON file. Audited.
+    Inzage {
+        /// The person's BSN.
+        #[arg(long)]
+        bsn: String,
+        /// The file to write (created; it must not exist).
+        #[arg(long)]
+        uit: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,7 +82,7 @@ pub enum SleutelCommand {
 /// Runs an admin command on a stopped server's store; the text to print,
 /// or why not.
 pub fn run(config: &crate::store::Config, command: Admin) -> Result<String, String> {
-    let store = crate::store::open(config)
+    let opened = crate::store::open(config)
         .map_err(|e| {
             let text = e.to_string();
             if text.contains("lock") || text.contains("Resource temporarily unavailable") {
@@ -83,8 +94,8 @@ pub fn run(config: &crate::store::Config, command: Admin) -> Result<String, Stri
             } else {
                 format!("cannot open the store {}: {text}", config.engine)
             }
-        })?
-        .auth;
+        })?;
+    let store = opened.auth.clone();
     let auth = Auth::new(store.clone()).map_err(|e| e.to_string())?;
     let shown = |e: BeheerError| e.to_string();
     let mut out = String::new();
@@ -174,6 +185,19 @@ pub fn run(config: &crate::store::Config, command: Admin) -> Result<String, Stri
                 ));
             }
         }
+        Admin::Inzage { bsn, uit } => {
+            let bsn = crate::domain::Bsn::parse(&bsn)
+                .map_err(|_| "--bsn must be a BSN: 9 digits passing the 11-check".to_string())?;
+            let export = super::inzage::inzage(&opened, &bsn).map_err(|e| e.to_string())?;
+            let json = serde_json::to_vec_pretty(&export).map_err(|e| e.to_string())?;
+            write_new(&uit, &json).map_err(|e| format!("cannot write {}: {e}", uit.display()))?;
+            out.push_str(&format!(
+                "inzage {bsn}: {} berichten, {} verwerkingen, in {}\n",
+                export.berichten.len(),
+                export.verwerkingen.len(),
+                uit.display()
+            ));
+        }
         Admin::Sleutel(SleutelCommand::Intrekken { id }) => {
             if auth.revoke_credential(&id).map_err(|e| e.to_string())? {
                 out.push_str(&format!("sleutel {id} ingetrokken\n"));
@@ -183,4 +207,16 @@ pub fn run(config: &crate::store::Config, command: Admin) -> Result<String, Stri
         }
     }
     Ok(out)
+}
+
+/// Writes a new file readable by its owner only: it holds personal data.
+fn write_new(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }

@@ -70,6 +70,7 @@ pub struct ClientCertificate {
 }
 
 pub mod admin;
+pub mod inzage;
 pub mod service;
 pub mod token;
 

@@ -1027,3 +1027,119 @@ async fn attribute_and_namespace_bombs_are_refused_at_once_while_others_are_serv
     });
     refused.await.expect("the bombs refused within 60 s");
 }
+
+/// AVG art. 15: `admin inzage` exports every message about one BSN, as
+/// stored, and every processing of it from the audit log, and nothing of
+/// another person's; the export is audited itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inzage_exports_one_persons_messages_and_processing_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data);
+    let client = server.client();
+    let (a, b) = (bsn(41), bsn(42));
+    let berichten = [
+        Bericht::meting("INZ-A-1", "0363", &a, "2024-02-01", 3).toelichting("marker-van-a"),
+        Bericht::meting("INZ-B-1", "0363", &b, "2024-02-02", 4).toelichting("marker-van-b"),
+        Bericht::correctie("INZ-A-2", "INZ-A-1", "0363", &a, "2024-02-01", 4),
+    ];
+    for m in &berichten {
+        let reply = client
+            .post(server.url("/api/v1/berichten"))
+            .header("content-type", "application/xml")
+            .body(m.xml())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 201, "{}", reply.text().await.unwrap());
+    }
+    for path in [
+        format!("/api/v1/clienten/{a}/metingen"),
+        format!("/api/v1/clienten/{b}/metingen"),
+        "/api/v1/feed?gemeente=0363".to_string(),
+    ] {
+        let reply = client.get(server.url(&path)).send().await.unwrap();
+        assert_eq!(reply.status(), 200, "{path}");
+    }
+    server.stop();
+
+    let file = dir.path().join("inzage.json");
+    let out = admin(
+        &data,
+        &["inzage", "--bsn", &a, "--uit", file.to_str().unwrap()],
+    );
+    assert!(out.contains("2 berichten"), "{out}");
+    assert!(!out.contains(&a), "stdout shows no BSN: {out}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "readable by its owner only");
+    }
+    assert!(!text.contains(&b) && !text.contains("marker-van-b") && !text.contains("INZ-B-1"));
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["bsn"], a.as_str());
+    let msgs = v["berichten"].as_array().unwrap();
+    assert_eq!(msgs.len(), 2);
+    assert_eq!(msgs[0]["xml"], berichten[0].xml(), "as received");
+    assert_eq!(msgs[0]["status"], "vervangen");
+    assert_eq!(msgs[0]["vervallen_door"], "INZ-A-2");
+    assert_eq!(msgs[1]["xml"], berichten[2].xml());
+    assert_eq!(msgs[1]["status"], "geldig");
+    // The two posts, the history read and the feed page: each once, with
+    // only this person's hash and messages; not the read of the other's history.
+    let entries = v["verwerkingen"].as_array().unwrap();
+    let routes: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|e| (e["methode"].as_str().unwrap(), e["route"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            ("POST", "/api/v1/berichten"),
+            ("POST", "/api/v1/berichten"),
+            ("GET", "/api/v1/clienten/{bsn}/metingen"),
+            ("GET", "/api/v1/feed"),
+        ],
+        "{entries:#?}"
+    );
+    let hash = entries[0]["bsn_hashes"][0].as_str().unwrap().to_string();
+    for e in entries {
+        assert_eq!(e["bsn_hashes"], serde_json::json!([hash]), "{e}");
+    }
+    assert_eq!(
+        entries[3]["berichten"],
+        serde_json::json!(["INZ-A-1", "INZ-A-2"])
+    );
+
+    // The export is in the audit log, and a second one shows it.
+    let again = dir.path().join("inzage-2.json");
+    admin(
+        &data,
+        &["inzage", "--bsn", &a, "--uit", again.to_str().unwrap()],
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&again).unwrap()).unwrap();
+    let last = v["verwerkingen"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (last["methode"].as_str(), last["route"].as_str()),
+        (Some("ADMIN"), Some("inzage"))
+    );
+    assert_eq!(last["bsn_hashes"], serde_json::json!([hash]));
+    // It never overwrites a file.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ladderpost"))
+        .args(["admin", "--data"])
+        .arg(&data)
+        .args(["inzage", "--bsn", &a, "--uit"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+}
