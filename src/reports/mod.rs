@@ -25,7 +25,7 @@ pub use werklijst::{werklijsten, Werklijsten, Werkregel};
 
 use serde::Serialize;
 
-use crate::store::tijdlijn::{Stip, Tijdlijn, Zicht};
+use crate::store::tijdlijn::{StipRef, TijdlijnRef, Zicht};
 use crate::store::{Store, StoreError};
 use crate::time::Moment;
 
@@ -77,24 +77,26 @@ impl Groepering {
         Groepering::ALL.into_iter().find(|g| g.as_str() == s)
     }
 
-    /// The groups a version counts in at `datum`.
-    fn groepen(self, v: &Stip, datum: u32) -> Vec<String> {
-        let or_unknown = |s: Option<&String>| s.cloned().unwrap_or_else(|| ONBEKEND.into());
-        let many = |items: Vec<String>| {
-            if items.is_empty() {
-                vec![ONBEKEND.to_string()]
-            } else {
-                items
-            }
-        };
+    /// Calls `groep` with each group a version counts in at `datum`
+    /// (borrowed, so that counting a client allocates nothing).
+    fn groepen(self, v: &StipRef<'_>, datum: u32, mut groep: impl FnMut(&str)) {
+        fn or_unknown(s: Option<&str>) -> &str {
+            s.unwrap_or(ONBEKEND)
+        }
         match self {
-            Groepering::Team => vec![or_unknown(v.team.as_ref())],
-            Groepering::Medewerker => vec![v.medewerker.clone()],
-            Groepering::Afdeling => vec![or_unknown(v.afdeling.as_ref())],
-            Groepering::Subgroep => many(v.subgroepen.iter().map(|s| s.to_string()).collect()),
-            Groepering::Inkomenssituatie => many(v.inkomenssituatie.clone()),
-            Groepering::Geslacht => vec![or_unknown(v.geslacht.as_ref())],
-            Groepering::Leeftijd => vec![leeftijdsband(v.geboortedatum, datum).to_string()],
+            Groepering::Team => groep(or_unknown(v.team)),
+            Groepering::Medewerker => groep(v.medewerker),
+            Groepering::Afdeling => groep(or_unknown(v.afdeling)),
+            Groepering::Subgroep if v.subgroepen.is_empty() => groep(ONBEKEND),
+            Groepering::Subgroep => {
+                for s in v.subgroepen {
+                    groep(&s.to_string());
+                }
+            }
+            Groepering::Inkomenssituatie if v.inkomenssituatie.is_empty() => groep(ONBEKEND),
+            Groepering::Inkomenssituatie => v.inkomenssituatie.iter().for_each(|s| groep(s)),
+            Groepering::Geslacht => groep(or_unknown(v.geslacht)),
+            Groepering::Leeftijd => groep(leeftijdsband(v.geboortedatum, datum)),
         }
     }
 }
@@ -235,7 +237,7 @@ fn lege_treden() -> Vec<TredeTelling> {
         .collect()
 }
 
-fn tel(treden: &mut [TredeTelling], v: &Stip) {
+fn tel(treden: &mut [TredeTelling], v: &StipRef<'_>) {
     if let Some(t) = treden.iter_mut().find(|t| t.trede == v.trede) {
         t.clienten += 1;
         t.groeipotentieel += u64::from(v.groeipotentieel);
@@ -274,8 +276,12 @@ impl<T> Groepen<T> {
         }
     }
 
-    fn get(&mut self, label: String, make: impl FnOnce() -> T) -> &mut T {
-        self.items.entry(label).or_insert_with(make)
+    /// The group of `label`; a label seen before costs no allocation.
+    fn get(&mut self, label: &str, make: impl FnOnce() -> T) -> &mut T {
+        if !self.items.contains_key(label) {
+            self.items.insert(label.to_string(), make());
+        }
+        self.items.get_mut(label).expect("inserted above")
     }
 }
 
@@ -294,15 +300,15 @@ pub(super) fn toestanden(
     gebied: &Gebied,
     peilmoment: Option<Moment>,
     data: &[u32],
-    visit: &mut dyn FnMut(&Tijdlijn, &[Option<&Stip>]),
+    visit: &mut dyn FnMut(&TijdlijnRef<'_>, &[Option<&StipRef<'_>>]),
 ) -> Result<(), StoreError> {
     let z = zicht(store, peilmoment);
     store.tijdlijnen(gebied.index(), &mut |t| {
-        let states: Vec<Option<&Stip>> = data
+        let states: Vec<Option<&StipRef<'_>>> = data
             .iter()
-            .map(|&d| t.toestand(d, &z).filter(|v| gebied.telt(&v.gemeente)))
+            .map(|&d| t.toestand(d, &z).filter(|v| gebied.telt(v.gemeente)))
             .collect();
-        visit(&t, &states);
+        visit(t, &states);
     })
 }
 
@@ -319,9 +325,9 @@ pub fn stand(store: &dyn Store, vraag: &Vraag, peildatum: &Peildatum) -> Result<
             let Some(v) = states[0] else { return };
             tel(&mut treden, v);
             if let Some(by) = vraag.groepeer_op {
-                for label in by.groepen(v, peildatum.dag) {
+                by.groepen(v, peildatum.dag, |label| {
                     tel(groepen.get(label, lege_treden), v);
-                }
+                });
             }
         },
     )?;
@@ -433,15 +439,15 @@ pub fn stromen(
     let mut groepen: Groepen<Matrix> = Groepen::new();
     let gebied = &vraag.gemeente;
     store.tijdlijnen(gebied.index(), &mut |t| {
-        let Some(naar) = t.toestand(tot.dag, &z).filter(|v| gebied.telt(&v.gemeente)) else {
+        let Some(naar) = t.toestand(tot.dag, &z).filter(|v| gebied.telt(v.gemeente)) else {
             return;
         };
         let cel = (t.toestand(van.dag, &z).map(|v| v.trede), naar.trede);
         *totaal.entry(cel).or_default() += 1;
         if let Some(by) = vraag.groepeer_op {
-            for label in by.groepen(naar, tot.dag) {
+            by.groepen(naar, tot.dag, |label| {
                 *groepen.get(label, Matrix::new).entry(cel).or_default() += 1;
-            }
+            });
         }
     })?;
     Ok(Stromen {
@@ -470,7 +476,7 @@ pub const SRG_CODES: [&str; 8] = ["99", "0", "1", "2", "3", "4", "5a", "5b"];
 /// The SRG code of a state: intake 99; rungs 1-6 with an instrument in use
 /// or deployed 1, 2, 3, 4, 5a, 5b; without one 0. Off the ladder (9) has
 /// none.
-pub fn srg_code(v: &Stip) -> Option<&'static str> {
+pub fn srg_code(v: &StipRef<'_>) -> Option<&'static str> {
     let met_instrument = v.instrument == Some(true);
     match v.trede {
         0 => Some("99"),

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::{toestanden, Gebied, Peildatum};
-use crate::store::tijdlijn::Stip;
+use crate::store::tijdlijn::StipRef;
 use crate::store::{Store, StoreError};
 
 /// One client on a worklist: its latest measurement's facts.
@@ -61,16 +61,16 @@ fn dag_tekst(dag: u32) -> String {
     )
 }
 
-fn regel(bsn: &str, v: &Stip) -> Werkregel {
+fn regel(bsn: &str, v: &StipRef<'_>) -> Werkregel {
     Werkregel {
         bsn: bsn.to_string(),
-        team: v.team.clone(),
-        medewerker: v.medewerker.clone(),
+        team: v.team.map(str::to_string),
+        medewerker: v.medewerker.to_string(),
         meetdatum: dag_tekst(v.meetdatum),
         trede: v.trede,
         geplande_meetdatum: v.geplande_meetdatum.map(dag_tekst),
         uiterste_meetdatum: v.uiterste_meetdatum.map(dag_tekst),
-        signalen: v.signalen.clone(),
+        signalen: v.signalen.iter().map(|s| s.to_string()).collect(),
     }
 }
 
@@ -98,12 +98,12 @@ pub fn werklijsten(
             .filter(|&d| d >= peildatum.dag)
             .or(v.uiterste_meetdatum);
         if overdue {
-            te_laat.push(regel(&t.bsn, v));
+            te_laat.push(regel(t.bsn, v));
         } else if next.is_some_and(|d| d >= peildatum.dag && d <= grens) {
-            binnenkort.push(regel(&t.bsn, v));
+            binnenkort.push(regel(t.bsn, v));
         }
         if !v.signalen.is_empty() {
-            signalen.push(regel(&t.bsn, v));
+            signalen.push(regel(t.bsn, v));
         }
     })?;
     let order = |r: &Werkregel| {

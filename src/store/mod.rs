@@ -186,12 +186,12 @@ pub trait Store: Send + Sync + 'static {
     fn tijdlijn(&self, bsn: &str) -> Result<Option<tijdlijn::Tijdlijn>, StoreError>;
 
     /// Every client timeline with a version in `gemeente` (every timeline
-    /// when `None`), each once. May include versions not yet durable:
-    /// readers leave out what lies above [`Store::changes`].
+    /// when `None`), each once, read in place. May include versions not
+    /// yet durable: readers leave out what lies above [`Store::changes`].
     fn tijdlijnen(
         &self,
         gemeente: Option<&str>,
-        visit: &mut dyn FnMut(tijdlijn::Tijdlijn),
+        visit: &mut dyn FnMut(&tijdlijn::TijdlijnRef<'_>),
     ) -> Result<(), StoreError>;
 
     /// Stops taking writes and makes everything decided so far durable;

@@ -21,7 +21,7 @@ use tokio::sync::{oneshot, watch};
 
 use super::admission::{admit, Lookup};
 use super::record::Sender;
-use super::tijdlijn::{apply_round, rebuild_for, Tijdlijn};
+use super::tijdlijn::{apply_round, rebuild_for, Tijdlijn, TijdlijnRef};
 use super::{
     Commit, Decision, Durable, Incoming, Outcome, Pending, Record, Store, StoreError, Stored,
 };
@@ -46,18 +46,30 @@ const BERICHT: u8 = b'b';
 const BY_ID: u8 = b'i';
 const BY_CLIENT: u8 = b'c';
 const BY_GEMEENTE: u8 = b'g';
-/// Each client's timeline ([`super::tijdlijn`]): `t` + len-prefixed BSN;
-/// and `l` + len-prefixed municipality + BSN, empty, for every
-/// municipality a timeline has versions in. Written in the round's batch.
-const TIJDLIJN: u8 = b't';
-const IN_GEMEENTE: u8 = b'l';
+/// Where layout 3 kept each client's timeline, in this tree: `t` +
+/// len-prefixed BSN, and `l` + len-prefixed municipality + BSN, empty, for
+/// each municipality it has versions in. Read only to move them
+/// ([`move_timelines`]).
+const OUD_TIJDLIJN: u8 = b't';
+const OUD_IN_GEMEENTE: u8 = b'l';
+/// Keys in the `tijdlijnen` tree ([`super::tijdlijn`]): the timeline under
+/// each municipality it has versions in, `g` + len-prefixed municipality +
+/// BSN, so that a municipality's timelines are one range of keys, away
+/// from the messages' pages; and `c` + BSN: the first of those
+/// municipalities (in code order), where the national scan visits it and
+/// where a client's timeline is found. A timeline without versions lies
+/// under the empty code. Written in the same atomic write as the round's
+/// messages ([`write_round`]).
+const IN_GEMEENTE: u8 = b'g';
+const EERSTE_GEMEENTE: u8 = b'c';
 /// `m` + name: the layout's own settings.
 const META: &[u8] = b"mlayout";
-/// The layout with the indexes (2) and the timelines (3) in the store;
-/// stores of earlier layouts get what they lack written once, when first
-/// opened.
-const LAYOUT: &[u8] = b"3";
+/// The layout with the indexes (2), the timelines (3) and the timelines in
+/// their own tree by municipality (4); stores of earlier layouts get what
+/// they lack written once, when first opened.
+const LAYOUT: &[u8] = b"4";
 const LAYOUT_INDEXES: &[u8] = b"2";
+const LAYOUT_TIJDLIJNEN: &[u8] = b"3";
 
 /// An index entry: kind, the value's length (u16 big-endian), the value,
 /// the volgnummer (u64 big-endian). The length keeps one value's entries
@@ -110,19 +122,24 @@ fn numbers(tree: &sled::Tree, kind: u8, value: &str) -> Result<Vec<u64>, StoreEr
         .collect()
 }
 
-/// Writes the indexes of a store of the first layout, which kept them in
-/// memory only: once, in batches, then marks the layout. Interrupted, it
-/// starts again at the next open (entries are idempotent).
-fn upgrade_layout(tree: &sled::Tree) -> Result<(), StoreError> {
+/// Writes what a store of an earlier layout lacks: the indexes (the first
+/// layout kept them in memory only), the timelines, or (layout 3) moves the
+/// timelines to their own tree. Once, in batches, then marks the layout.
+/// Interrupted, it starts again at the next open (entries are idempotent).
+fn upgrade_layout(trees: &Trees) -> Result<(), StoreError> {
+    let tree = &trees.berichten;
     let layout = tree.get(META).map_err(io)?;
-    if layout.as_deref() == Some(LAYOUT) {
-        return Ok(());
+    match layout.as_deref() {
+        Some(LAYOUT) => return Ok(()),
+        Some(LAYOUT_TIJDLIJNEN) => move_timelines(trees)?,
+        other => {
+            if other != Some(LAYOUT_INDEXES) {
+                write_indexes(tree)?;
+                tree.insert(META, LAYOUT_INDEXES).map_err(io)?;
+            }
+            write_timelines(trees)?;
+        }
     }
-    if layout.as_deref() != Some(LAYOUT_INDEXES) {
-        write_indexes(tree)?;
-        tree.insert(META, LAYOUT_INDEXES).map_err(io)?;
-    }
-    write_timelines(tree)?;
     tree.insert(META, LAYOUT).map_err(io)?;
     Ok(())
 }
@@ -151,7 +168,8 @@ fn write_indexes(tree: &sled::Tree) -> Result<(), StoreError> {
 
 /// Writes every client's timeline from its records, client by client (the
 /// client index is in BSN order), in batches. Idempotent like the indexes.
-fn write_timelines(tree: &sled::Tree) -> Result<(), StoreError> {
+fn write_timelines(trees: &Trees) -> Result<(), StoreError> {
+    let (tree, out) = (&trees.berichten, &trees.tijdlijnen);
     let mut batch = sled::Batch::default();
     let (mut pending, mut clients) = (0usize, 0u64);
     let mut current: Option<(Vec<u8>, Vec<Stored>)> = None;
@@ -180,7 +198,7 @@ fn write_timelines(tree: &sled::Tree) -> Result<(), StoreError> {
             }
         }
         if pending >= 10_000 {
-            tree.apply_batch(std::mem::take(&mut batch)).map_err(io)?;
+            out.apply_batch(std::mem::take(&mut batch)).map_err(io)?;
             pending = 0;
         }
     }
@@ -188,30 +206,99 @@ fn write_timelines(tree: &sled::Tree) -> Result<(), StoreError> {
         flush_client(&mut batch, &p, &client)?;
         clients += 1;
     }
-    tree.apply_batch(batch).map_err(io)?;
+    out.apply_batch(batch).map_err(io)?;
     if clients > 0 {
         tracing::info!(clients, "wrote the clients' timelines for reports (once)");
     }
     Ok(())
 }
 
-/// Adds a client's timeline, and its municipalities' entries, to `batch`.
-fn add_timeline(batch: &mut sled::Batch, t: &Tijdlijn) -> Result<(), StoreError> {
-    batch.insert(index_prefix(TIJDLIJN, &t.bsn), t.encode()?);
-    let empty: &[u8] = &[];
-    for gemeente in t.gemeenten() {
-        let mut k = index_prefix(IN_GEMEENTE, gemeente);
-        k.extend_from_slice(t.bsn.as_bytes());
-        batch.insert(k, empty);
+/// Moves layout 3's timelines, kept among the messages, to their own tree,
+/// then removes them there. Interrupted before the layout is marked, it
+/// moves what is left at the next open (nothing writes in between).
+fn move_timelines(trees: &Trees) -> Result<(), StoreError> {
+    let (from, to) = (&trees.berichten, &trees.tijdlijnen);
+    let (mut batch, mut pending, mut clients) = (sled::Batch::default(), 0, 0u64);
+    for item in from.scan_prefix([OUD_TIJDLIJN]) {
+        let (_, v) = item.map_err(io)?;
+        let t = TijdlijnRef::decode(&v)?;
+        add_timeline_bytes(&mut batch, t.bsn, &t.gemeenten(), &v);
+        (pending, clients) = (pending + 1, clients + 1);
+        if pending == 10_000 {
+            to.apply_batch(std::mem::take(&mut batch)).map_err(io)?;
+            pending = 0;
+        }
+    }
+    to.apply_batch(batch).map_err(io)?;
+    for prefix in [OUD_TIJDLIJN, OUD_IN_GEMEENTE] {
+        let (mut batch, mut pending) = (sled::Batch::default(), 0);
+        for k in from.scan_prefix([prefix]).keys() {
+            batch.remove(k.map_err(io)?);
+            pending += 1;
+            if pending == 10_000 {
+                from.apply_batch(std::mem::take(&mut batch)).map_err(io)?;
+                pending = 0;
+            }
+        }
+        from.apply_batch(batch).map_err(io)?;
+    }
+    if clients > 0 {
+        tracing::info!(
+            clients,
+            "moved the clients' timelines to their own tree (once)"
+        );
     }
     Ok(())
 }
 
-/// A client's stored timeline.
+/// The key of a client's timeline under one municipality.
+fn timeline_key(gemeente: &str, bsn: &str) -> Vec<u8> {
+    let mut k = index_prefix(IN_GEMEENTE, gemeente);
+    k.extend_from_slice(bsn.as_bytes());
+    k
+}
+
+/// The municipality of a [`timeline_key`].
+fn gemeente_of(key: &[u8]) -> Result<&str, StoreError> {
+    let bad = || io("a timeline's key is unreadable");
+    let len = key.get(1..3).ok_or_else(bad)?;
+    let end = 3 + usize::from(u16::from_be_bytes([len[0], len[1]]));
+    std::str::from_utf8(key.get(3..end).ok_or_else(bad)?).map_err(io)
+}
+
+/// Adds a client's timeline, under each of its municipalities, to `batch`.
+fn add_timeline(batch: &mut sled::Batch, t: &Tijdlijn) -> Result<(), StoreError> {
+    add_timeline_bytes(batch, &t.bsn, &t.gemeenten(), &t.encode()?);
+    Ok(())
+}
+
+/// Idem, of an encoded timeline and its municipalities (in code order).
+/// Its municipalities only grow (versions are never removed), so these
+/// keys overwrite every copy written before.
+fn add_timeline_bytes(batch: &mut sled::Batch, bsn: &str, gemeenten: &[&str], value: &[u8]) {
+    let under = if gemeenten.is_empty() {
+        &[""]
+    } else {
+        gemeenten
+    };
+    batch.insert(key(EERSTE_GEMEENTE, &[bsn.as_bytes()]), under[0].as_bytes());
+    for g in under {
+        batch.insert(timeline_key(g, bsn), value);
+    }
+}
+
+/// A client's stored timeline (in the `tijdlijnen` tree).
 fn timeline(tree: &sled::Tree, bsn: &str) -> Result<Option<Tijdlijn>, StoreError> {
-    match tree.get(index_prefix(TIJDLIJN, bsn)).map_err(io)? {
+    let Some(first) = tree
+        .get(key(EERSTE_GEMEENTE, &[bsn.as_bytes()]))
+        .map_err(io)?
+    else {
+        return Ok(None);
+    };
+    let gemeente = std::str::from_utf8(&first).map_err(io)?;
+    match tree.get(timeline_key(gemeente, bsn)).map_err(io)? {
         Some(v) => Tijdlijn::decode(&v).map(Some),
-        None => Ok(None),
+        None => Err(io("a client's timeline is missing")),
     }
 }
 
@@ -225,6 +312,30 @@ fn add_timelines<'a>(
         add_timeline(batch, &t)?;
     }
     Ok(())
+}
+
+/// Writes a round's messages (with their indexes) and its timelines as one
+/// atomic write: a sled transaction over both trees seals everything it
+/// writes as one batch in the log, as `apply_batch` does for one tree
+/// (sled 0.34, `TransactionalTrees::commit`), so after a crash a round is
+/// there whole or not at all.
+fn write_round(
+    trees: &Trees,
+    berichten: &sled::Batch,
+    tijdlijnen: &sled::Batch,
+) -> Result<(), StoreError> {
+    use sled::transaction::{ConflictableTransactionError, TransactionError};
+    use sled::Transactional;
+    (&trees.berichten, &trees.tijdlijnen)
+        .transaction(|(b, t)| {
+            b.apply_batch(berichten)?;
+            t.apply_batch(tijdlijnen)?;
+            Ok::<_, ConflictableTransactionError<()>>(())
+        })
+        .map_err(|e| match e {
+            TransactionError::Storage(e) => io(e),
+            TransactionError::Abort(()) => io("a round's write was aborted"),
+        })
 }
 
 /// Work for the writer: every write of messages and audit entries goes
@@ -305,6 +416,8 @@ impl GroupSync {
 pub(super) struct Trees {
     pub db: sled::Db,
     pub berichten: sled::Tree,
+    /// The clients' timelines for reports, by municipality.
+    pub tijdlijnen: sled::Tree,
     pub abonnementen: sled::Tree,
     pub aflevering: sled::Tree,
     pub dode_brieven: sled::Tree,
@@ -469,6 +582,7 @@ impl SledStore {
         let tree = |name: &str| db.open_tree(name).map_err(io);
         let trees = Trees {
             berichten: tree("berichten")?,
+            tijdlijnen: tree("tijdlijnen")?,
             abonnementen: tree("abonnementen")?,
             aflevering: tree("aflevering")?,
             dode_brieven: tree("dode_brieven")?,
@@ -494,7 +608,7 @@ impl SledStore {
             finished: Condvar::new(),
         });
 
-        upgrade_layout(&trees.berichten)?;
+        upgrade_layout(&trees)?;
         let (tx, rx) = mpsc::channel::<Job>();
         let failed = Arc::new(AtomicBool::new(false));
         let (last, last_moment) = last_stored(&trees.berichten)?;
@@ -705,31 +819,28 @@ impl Store for SledStore {
     }
 
     fn tijdlijn(&self, bsn: &str) -> Result<Option<Tijdlijn>, StoreError> {
-        timeline(&self.trees.berichten, bsn)
+        timeline(&self.trees.tijdlijnen, bsn)
     }
 
     fn tijdlijnen(
         &self,
         gemeente: Option<&str>,
-        visit: &mut dyn FnMut(Tijdlijn),
+        visit: &mut dyn FnMut(&TijdlijnRef<'_>),
     ) -> Result<(), StoreError> {
-        let tree = &self.trees.berichten;
-        match gemeente {
-            None => {
-                for item in tree.scan_prefix([TIJDLIJN]) {
-                    visit(Tijdlijn::decode(&item.map_err(io)?.1)?);
-                }
+        // One range of keys either way: a municipality's, or all of them.
+        let prefix = match gemeente {
+            Some(g) => index_prefix(IN_GEMEENTE, g),
+            None => vec![IN_GEMEENTE],
+        };
+        for item in self.trees.tijdlijnen.scan_prefix(prefix) {
+            let (k, v) = item.map_err(io)?;
+            let t = TijdlijnRef::decode(&v)?;
+            // A client in several municipalities lies under each; all of
+            // them count it once, under its first.
+            if gemeente.is_none() && gemeente_of(&k)? != t.eerste_gemeente().unwrap_or("") {
+                continue;
             }
-            Some(g) => {
-                let prefix = index_prefix(IN_GEMEENTE, g);
-                for item in tree.scan_prefix(&prefix).keys() {
-                    let k = item.map_err(io)?;
-                    let bsn = std::str::from_utf8(&k[prefix.len()..]).map_err(io)?;
-                    if let Some(t) = timeline(tree, bsn)? {
-                        visit(t);
-                    }
-                }
-            }
+            visit(&t);
         }
         Ok(())
     }
@@ -900,10 +1011,11 @@ impl Writer {
             }
             Ok(out)
         };
+        let mut timelines = sled::Batch::default();
         for t in rebuild_for(batch, client)? {
-            add_timeline(&mut writes, &t)?;
+            add_timeline(&mut timelines, &t)?;
         }
-        self.trees.berichten.apply_batch(writes).map_err(io)?;
+        write_round(&self.trees, &writes, &timelines)?;
         (self.last, self.last_moment) = (expected - 1, moment);
         Ok(())
     }
@@ -952,16 +1064,17 @@ impl Writer {
         let round = admit(group, &*self, self.last, self.last_moment)?;
         let wrote = round.writes();
         if wrote {
-            // The round's messages and index entries as one atomic batch;
-            // none of it is acknowledged before the syncer has made it
-            // durable.
+            // The round's messages, index entries and timelines as one
+            // atomic write; none of it is acknowledged before the syncer
+            // has made it durable.
             let mut batch = sled::Batch::default();
             for (record, incoming) in round.inserts(group) {
                 add_to_batch(&mut batch, record, &incoming.raw)?;
             }
             let records = round.inserts(group).map(|(record, _)| record);
-            add_timelines(&mut batch, &self.trees.berichten, records)?;
-            self.trees.berichten.apply_batch(batch).map_err(io)?;
+            let mut timelines = sled::Batch::default();
+            add_timelines(&mut timelines, &self.trees.tijdlijnen, records)?;
+            write_round(&self.trees, &batch, &timelines)?;
         }
         (self.last, self.last_moment) = (round.last, round.last_moment);
         let last = round.last;
@@ -1217,7 +1330,10 @@ mod tests {
         check(&store);
         // The first layout: messages only, the indexes in memory.
         let tree = store.trees().berichten.clone();
+        let tijdlijnen = store.trees().tijdlijnen.clone();
         drop(store);
+        tijdlijnen.clear().unwrap();
+        drop(tijdlijnen);
         for item in tree.iter() {
             let (k, v) = item.unwrap();
             if k[0] != BERICHT {
@@ -1241,5 +1357,85 @@ mod tests {
             store.trees().berichten.get(META).unwrap().as_deref(),
             Some(LAYOUT)
         );
+    }
+
+    /// The BSNs `tijdlijnen` visits for `gemeente`, sorted.
+    fn visited(store: &SledStore, gemeente: Option<&str>) -> Vec<String> {
+        let mut out = Vec::new();
+        store
+            .tijdlijnen(gemeente, &mut |t| out.push(t.bsn.to_string()))
+            .unwrap();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn a_layout_3_store_gets_its_timelines_moved_to_their_own_tree_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let mut timelines = Vec::new();
+        for f in [
+            "meting-0014-trede5-met-instrument.xml",
+            "meting-1525-isd-trede2-minimaal.xml",
+        ] {
+            let d = rt.block_on(store.accept(incoming(f)));
+            rt.block_on(store.durable(d.commit.unwrap())).unwrap();
+            let Ok(Outcome::Accepted(r)) = d.result else {
+                panic!("{d:?}")
+            };
+            let bsn = store.messages(&r.bericht_id).unwrap().remove(0).record.bsn;
+            timelines.push(store.tijdlijn(&bsn).unwrap().expect("a timeline"));
+        }
+        // A client who moved: versions in two municipalities, the second
+        // before the first in code order.
+        let mut mover = timelines[0].clone();
+        mover.bsn = "999999990".into();
+        let mut elders = mover.versies[0].clone();
+        (elders.volgnummer, elders.gemeente) = (99, "0001".into());
+        mover.versies.push(elders);
+        timelines.push(mover.clone());
+        let thuis = timelines[0].versies[0].gemeente.clone();
+        assert_eq!(mover.gemeenten(), ["0001", thuis.as_str()]);
+
+        // Layout 3: the timelines among the messages, `t` and `l` keys.
+        let trees = store.trees().clone();
+        drop(store);
+        trees.tijdlijnen.clear().unwrap();
+        let empty: &[u8] = &[];
+        for t in &timelines {
+            let b = &trees.berichten;
+            b.insert(index_prefix(OUD_TIJDLIJN, &t.bsn), t.encode().unwrap())
+                .unwrap();
+            for g in t.gemeenten() {
+                let mut k = index_prefix(OUD_IN_GEMEENTE, g);
+                k.extend_from_slice(t.bsn.as_bytes());
+                b.insert(k, empty).unwrap();
+            }
+        }
+        trees.berichten.insert(META, LAYOUT_TIJDLIJNEN).unwrap();
+        drop(trees);
+
+        let store = SledStore::open(dir.path()).unwrap();
+        for t in &timelines {
+            assert_eq!(store.tijdlijn(&t.bsn).unwrap().as_ref(), Some(t));
+        }
+        let mut all: Vec<String> = timelines.iter().map(|t| t.bsn.clone()).collect();
+        all.sort();
+        assert_eq!(visited(&store, None), all, "each client once");
+        assert_eq!(visited(&store, Some("0001")), [mover.bsn.clone()]);
+        assert!(visited(&store, Some(&thuis)).contains(&mover.bsn));
+        let berichten = &store.trees().berichten;
+        for old in [OUD_TIJDLIJN, OUD_IN_GEMEENTE] {
+            assert_eq!(berichten.scan_prefix([old]).count(), 0, "{old}");
+        }
+        assert_eq!(berichten.get(META).unwrap().as_deref(), Some(LAYOUT));
+
+        // Opened again: nothing to move, nothing changes.
+        drop(store);
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(visited(&store, None), all);
     }
 }

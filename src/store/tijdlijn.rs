@@ -9,6 +9,12 @@
 //! both read from it. [`Tijdlijn::of`] folds a client's records; engines
 //! apply a round's new records to the stored timeline with [`apply_round`].
 //! Both give the same timeline, which the tests check.
+//!
+//! Reports read a stored timeline in place as a [`TijdlijnRef`]: the same
+//! postcard bytes (a `String` and a `&str` have one wire format), its
+//! strings borrowed from them. A report reads a few fields of one or two
+//! versions per client, and allocating every string of every version was
+//! most of its time (docs/performance.md, "Reports (issue 14)").
 
 use std::collections::HashMap;
 
@@ -132,12 +138,6 @@ impl Stip {
                 .collect(),
         }
     }
-
-    /// Whether this version holds in `zicht`.
-    pub fn geldig(&self, zicht: &Zicht) -> bool {
-        zicht.sees(self.volgnummer, self.bekend)
-            && self.einde.is_none_or(|e| !zicht.sees(e.door, e.moment))
-    }
 }
 
 impl Tijdlijn {
@@ -192,17 +192,15 @@ impl Tijdlijn {
         }
     }
 
-    /// The client's state at `datum` (`yyyymmdd`): its latest valid
-    /// version with a measurement date on or before it; of two on one day
-    /// the one whose chain began later ([`Stip::orde`]).
-    pub fn toestand(&self, datum: u32, zicht: &Zicht) -> Option<&Stip> {
-        self.versies
-            .iter()
-            .filter(|v| v.meetdatum <= datum && v.geldig(zicht))
-            .max_by_key(|v| (v.meetdatum, v.orde))
+    /// The same timeline as a report reads it.
+    pub fn view(&self) -> TijdlijnRef<'_> {
+        TijdlijnRef {
+            bsn: &self.bsn,
+            versies: self.versies.iter().map(Stip::view).collect(),
+        }
     }
 
-    /// The municipalities it has versions in, each once.
+    /// The municipalities it has versions in, each once, in code order.
     pub fn gemeenten(&self) -> Vec<&str> {
         let mut out: Vec<&str> = self.versies.iter().map(|v| v.gemeente.as_str()).collect();
         out.sort_unstable();
@@ -217,6 +215,149 @@ impl Tijdlijn {
     pub fn decode(bytes: &[u8]) -> Result<Tijdlijn, StoreError> {
         postcard::from_bytes(bytes)
             .map_err(|e| StoreError::Unavailable(format!("a stored timeline is unreadable: {e}")))
+    }
+}
+
+/// A stored timeline read in place, as reports read it: [`Tijdlijn`]'s
+/// fields in [`Tijdlijn`]'s order, its strings borrowed from the bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct TijdlijnRef<'a> {
+    pub bsn: &'a str,
+    #[serde(borrow)]
+    pub versies: Vec<StipRef<'a>>,
+}
+
+/// A [`Stip`] read in place. The field order is the wire format: it must
+/// stay [`Stip`]'s (the tests decode one as the other).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct StipRef<'a> {
+    pub volgnummer: u64,
+    pub orde: u64,
+    pub gemeente: &'a str,
+    pub meetdatum: u32,
+    pub bekend: Moment,
+    pub einde: Option<Einde>,
+    pub trede: u8,
+    pub groeipotentieel: bool,
+    pub instrument: Option<bool>,
+    pub medewerker: &'a str,
+    #[serde(borrow)]
+    pub team: Option<&'a str>,
+    #[serde(borrow)]
+    pub afdeling: Option<&'a str>,
+    /// A `Vec<u8>`'s postcard form is its length and its bytes, which is
+    /// also a byte string's: read in place.
+    pub subgroepen: &'a [u8],
+    #[serde(borrow)]
+    pub inkomenssituatie: Vec<&'a str>,
+    #[serde(borrow)]
+    pub geslacht: Option<&'a str>,
+    pub geboortedatum: u32,
+    pub geplande_meetdatum: Option<u32>,
+    pub uiterste_meetdatum: Option<u32>,
+    #[serde(borrow)]
+    pub signalen: Vec<&'a str>,
+}
+
+impl Stip {
+    fn view(&self) -> StipRef<'_> {
+        StipRef {
+            volgnummer: self.volgnummer,
+            orde: self.orde,
+            gemeente: &self.gemeente,
+            meetdatum: self.meetdatum,
+            bekend: self.bekend,
+            einde: self.einde,
+            trede: self.trede,
+            groeipotentieel: self.groeipotentieel,
+            instrument: self.instrument,
+            medewerker: &self.medewerker,
+            team: self.team.as_deref(),
+            afdeling: self.afdeling.as_deref(),
+            subgroepen: &self.subgroepen,
+            inkomenssituatie: self.inkomenssituatie.iter().map(String::as_str).collect(),
+            geslacht: self.geslacht.as_deref(),
+            geboortedatum: self.geboortedatum,
+            geplande_meetdatum: self.geplande_meetdatum,
+            uiterste_meetdatum: self.uiterste_meetdatum,
+            signalen: self.signalen.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+impl StipRef<'_> {
+    /// Whether this version holds in `zicht`.
+    pub fn geldig(&self, zicht: &Zicht) -> bool {
+        zicht.sees(self.volgnummer, self.bekend)
+            && self.einde.is_none_or(|e| !zicht.sees(e.door, e.moment))
+    }
+
+    fn to_stip(&self) -> Stip {
+        Stip {
+            volgnummer: self.volgnummer,
+            orde: self.orde,
+            gemeente: self.gemeente.to_string(),
+            meetdatum: self.meetdatum,
+            bekend: self.bekend,
+            einde: self.einde,
+            trede: self.trede,
+            groeipotentieel: self.groeipotentieel,
+            instrument: self.instrument,
+            medewerker: self.medewerker.to_string(),
+            team: self.team.map(str::to_string),
+            afdeling: self.afdeling.map(str::to_string),
+            subgroepen: self.subgroepen.to_vec(),
+            inkomenssituatie: self
+                .inkomenssituatie
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            geslacht: self.geslacht.map(str::to_string),
+            geboortedatum: self.geboortedatum,
+            geplande_meetdatum: self.geplande_meetdatum,
+            uiterste_meetdatum: self.uiterste_meetdatum,
+            signalen: self.signalen.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
+impl<'a> TijdlijnRef<'a> {
+    /// Reads stored bytes ([`Tijdlijn::encode`]) in place.
+    pub fn decode(bytes: &'a [u8]) -> Result<TijdlijnRef<'a>, StoreError> {
+        postcard::from_bytes(bytes)
+            .map_err(|e| StoreError::Unavailable(format!("a stored timeline is unreadable: {e}")))
+    }
+
+    /// The client's state at `datum` (`yyyymmdd`): its latest valid
+    /// version with a measurement date on or before it; of two on one day
+    /// the one whose chain began later ([`Stip::orde`]).
+    pub fn toestand(&self, datum: u32, zicht: &Zicht) -> Option<&StipRef<'a>> {
+        self.versies
+            .iter()
+            .filter(|v| v.meetdatum <= datum && v.geldig(zicht))
+            .max_by_key(|v| (v.meetdatum, v.orde))
+    }
+
+    /// The first of its municipalities in code order; `None` while it has
+    /// no versions.
+    pub fn eerste_gemeente(&self) -> Option<&'a str> {
+        self.versies.iter().map(|v| v.gemeente).min()
+    }
+
+    /// The municipalities it has versions in, each once, in code order.
+    pub fn gemeenten(&self) -> Vec<&'a str> {
+        let mut out: Vec<&str> = self.versies.iter().map(|v| v.gemeente).collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// An owned copy, for comparing and writing.
+    pub fn to_tijdlijn(&self) -> Tijdlijn {
+        Tijdlijn {
+            bsn: self.bsn.to_string(),
+            versies: self.versies.iter().map(StipRef::to_stip).collect(),
+        }
     }
 }
 
@@ -361,7 +502,7 @@ mod tests {
         ];
         let t = apply_round(&records, |_| Ok(None)).unwrap().remove(0);
         assert_eq!(t.versies.len(), 4);
-        let rung = |d, z: &Zicht| t.toestand(d, z).map(|s| s.trede);
+        let rung = |d, z: &Zicht| t.view().toestand(d, z).map(|s| s.trede);
         // Now: the chain ends in 4 (rung 5, dated 2024-05-01); 1 is withdrawn.
         assert_eq!(rung(20240430, &now(5)), None);
         assert_eq!(rung(20240501, &now(5)), Some(5));
@@ -384,13 +525,19 @@ mod tests {
             record(3, Soort::Correctie, Some(1), "2024-01-10", "3"),
         ];
         let t = apply_round(&records, |_| Ok(None)).unwrap().remove(0);
-        assert_eq!(t.toestand(20240110, &now(3)).map(|s| s.trede), Some(6));
+        assert_eq!(
+            t.view().toestand(20240110, &now(3)).map(|s| s.trede),
+            Some(6)
+        );
         // Correcting the later one still counts.
         let more = [record(4, Soort::Correctie, Some(2), "2024-01-10", "5")];
         let t = apply_round(&more, |_| Ok(Some(t.clone())))
             .unwrap()
             .remove(0);
-        assert_eq!(t.toestand(20240110, &now(4)).map(|s| s.trede), Some(5));
+        assert_eq!(
+            t.view().toestand(20240110, &now(4)).map(|s| s.trede),
+            Some(5)
+        );
     }
 
     #[test]
@@ -418,7 +565,10 @@ mod tests {
             record(2, Soort::Meting, None, "2024-01-10", "6"),
         ];
         let t = &apply_round(&records, |_| Ok(None)).unwrap()[0];
-        assert_eq!(t.toestand(20240110, &now(2)).map(|s| s.trede), Some(6));
+        assert_eq!(
+            t.view().toestand(20240110, &now(2)).map(|s| s.trede),
+            Some(6)
+        );
         let stored: Vec<Stored> = records
             .iter()
             .map(|r| Stored {
@@ -428,5 +578,53 @@ mod tests {
             .collect();
         assert_eq!(&Tijdlijn::of("123456782", &stored), t);
         assert_eq!(Tijdlijn::decode(&t.encode().unwrap()).unwrap(), *t);
+    }
+
+    #[test]
+    fn a_stored_timeline_reads_in_place_as_it_reads_owned() {
+        let mut rij = MetingRij {
+            meetdatum: "2024-01-10".into(),
+            trede: "4".into(),
+            groeipotentieel: Some("+".into()),
+            medewerker: "Klantmanager met een lange naam".into(),
+            team: Some("Team Noord".into()),
+            afdeling: Some("Werk".into()),
+            subgroepen: vec!["2".into(), "5".into()],
+            inkomenssituatie: vec!["bijstand".into(), "werk".into()],
+            geslacht: Some("V".into()),
+            geboortedatum: "1980-02-29".into(),
+            geplande_meetdatum: Some("2024-07-01".into()),
+            uiterste_meetdatum: Some("2024-12-31".into()),
+            instrument_in_gebruik: Some(true),
+            ..MetingRij::default()
+        };
+        let mut first = record(1, Soort::Meting, None, "", "");
+        first.meting = Some(rij.clone());
+        first.waarschuwingen = ["signaal.lang-op-trede", "signaal.terugval"]
+            .map(|code| crate::store::Waarschuwing {
+                code: code.into(),
+                omschrijving: String::new(),
+                regel: None,
+                kolom: None,
+                pad: None,
+            })
+            .to_vec();
+        rij.team = None;
+        rij.subgroepen.clear();
+        rij.inkomenssituatie.clear();
+        let mut second = record(2, Soort::Correctie, Some(1), "", "");
+        second.gemeente = "0599".into();
+        second.meting = Some(rij);
+        let t = apply_round(&[first, second], |_| Ok(None))
+            .unwrap()
+            .remove(0);
+        assert_eq!(t.versies[0].signalen.len(), 2, "{t:?}");
+        assert!(t.versies[0].einde.is_some());
+        let bytes = t.encode().unwrap();
+        let read = TijdlijnRef::decode(&bytes).unwrap();
+        assert_eq!(read, t.view());
+        assert_eq!(read.to_tijdlijn(), t);
+        assert_eq!(read.eerste_gemeente(), Some("0363"));
+        assert!(TijdlijnRef::decode(&bytes[..bytes.len() - 1]).is_err());
     }
 }

@@ -236,7 +236,9 @@ pub fn verify(from: &Opened, to: &Opened, upto: Option<u64>) -> Result<Copied, S
         let mut differs = None;
         from.messages
             .tijdlijnen(None, &mut |t| {
-                if differs.is_none() && to.messages.tijdlijn(&t.bsn).ok().flatten() != Some(t) {
+                if differs.is_none()
+                    && to.messages.tijdlijn(t.bsn).ok().flatten() != Some(t.to_tijdlijn())
+                {
                     differs = Some(());
                 }
             })

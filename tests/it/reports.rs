@@ -1154,3 +1154,50 @@ async fn alle_counts_every_municipality_the_caller_acts_for_and_no_other() {
         .await;
     problem(&r, 400, "http.parameter");
 }
+
+/// The clients a stand counts, over all rungs.
+fn total(treden: &Value) -> u64 {
+    treden
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["clienten"].as_u64().unwrap())
+        .sum()
+}
+
+#[tokio::test]
+async fn a_client_in_two_municipalities_counts_in_each_at_its_dates_and_once_for_alle() {
+    let f = Fixture::new(&[]).await;
+    let o = &f.oracle;
+    // Client 7 moved from 0599 to 0363 (first in code order, where the
+    // national pass meets its timeline): 0599's at the end of 2024.
+    let at = |d| o.state(7, d, u64::MAX).map(|s| s.bericht.gemeente.clone());
+    assert_eq!(at("2024-12-31").as_deref(), Some("0599"));
+    assert_eq!(at("2025-12-31").as_deref(), Some("0363"));
+    for d in ["2024-12-31", "2025-12-31"] {
+        let mut parts = Vec::new();
+        let mut without_7 = 0;
+        for g in common::server::TEST_GEMEENTEN.split(',') {
+            let stand = f
+                .json(&format!(
+                    "/api/v1/rapportages/stand?gemeente={g}&peildatum={d}"
+                ))
+                .await;
+            let expected = o.treden(g, d, u64::MAX, |_| true);
+            assert_eq!(stand["treden"], expected, "{g} at {d}");
+            without_7 += total(&o.treden(g, d, u64::MAX, |s| s.bericht.bsn != bsn(7)));
+            parts.push(stand["treden"].clone());
+        }
+        let all = f
+            .json(&format!(
+                "/api/v1/rapportages/stand?gemeente=alle&peildatum={d}"
+            ))
+            .await;
+        assert_eq!(
+            all["treden"],
+            summed(&parts.iter().collect::<Vec<_>>()),
+            "alle at {d}"
+        );
+        assert_eq!(total(&all["treden"]), without_7 + 1, "client 7 once at {d}");
+    }
+}

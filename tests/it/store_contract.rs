@@ -1043,7 +1043,7 @@ impl Tested {
     fn timelines_of(&self, gemeente: Option<&str>) -> Vec<String> {
         let mut out = Vec::new();
         self.store()
-            .tijdlijnen(gemeente, &mut |t| out.push(t.bsn))
+            .tijdlijnen(gemeente, &mut |t| out.push(t.bsn.to_string()))
             .unwrap_or_else(|e| panic!("{}: tijdlijnen: {e}", self.name));
         out
     }

@@ -39,7 +39,7 @@ use super::auth::{
 };
 use super::delivery::{Abonnement, Afleverstand, DeliveryStore, DodeBrief};
 use super::record::Sender;
-use super::tijdlijn::{apply_round, rebuild_for, Tijdlijn};
+use super::tijdlijn::{apply_round, rebuild_for, Tijdlijn, TijdlijnRef};
 use super::{Commit, Decision, Durable, Incoming, Pending, Record, Store, StoreError, Stored};
 use crate::time::Moment;
 
@@ -802,7 +802,7 @@ impl Store for PgStore {
     fn tijdlijnen(
         &self,
         gemeente: Option<&str>,
-        visit: &mut dyn FnMut(Tijdlijn),
+        visit: &mut dyn FnMut(&TijdlijnRef<'_>),
     ) -> Result<(), StoreError> {
         // Pages in BSN order, so that no result is held whole.
         const PAGE: i64 = 5_000;
@@ -826,7 +826,7 @@ impl Store for PgStore {
             after = last.get::<_, String>(0);
             let full = rows.len() as i64 == PAGE;
             for row in &rows {
-                visit(Tijdlijn::decode(row.get(1))?);
+                visit(&TijdlijnRef::decode(row.get(1))?);
             }
             if !full {
                 return Ok(());
